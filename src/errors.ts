@@ -1,0 +1,105 @@
+// The one table of Nimbus error codes and the NimbusError base every layer throws.
+//
+// A code, once shipped, is never reused or renamed. docs/errors.md documents every code in
+// this table, and test/errors.test.ts keeps the two in step.
+
+/** Static facts about one error code. */
+export interface ErrorCodeInfo {
+  /** HTTP status the API answers with. */
+  readonly status: number;
+  /** Whether retrying the same request later may succeed. */
+  readonly retryable: boolean;
+  /** One line for docs/errors.md. */
+  readonly summary: string;
+}
+
+/**
+ * Every error code Nimbus can return. Codes that mirror an AWS Lambda error keep Lambda's name
+ * (so the AWS SDKs map them to their typed exceptions); Nimbus-only codes are `Nimbus.*`-free
+ * PascalCase names ending in `Error` or `Exception` the same way.
+ */
+export const ERROR_CODES = {
+  ResourceNotFoundException: { status: 404, retryable: false, summary: 'The function, version, alias or other resource does not exist.' },
+  ResourceConflictException: { status: 409, retryable: false, summary: 'The resource already exists or is being changed by another request.' },
+  InvalidRequestContentException: { status: 400, retryable: false, summary: 'The request body is not valid JSON or does not match what the endpoint expects.' },
+  InvalidParameterValueException: { status: 400, retryable: false, summary: 'A parameter (query string, header or body field) has an invalid value.' },
+  RequestEntityTooLargeException: { status: 413, retryable: false, summary: 'The request payload or the function response exceeds the size limit (6 MB sync, 256 KB async).' },
+  TooManyRequestsException: { status: 429, retryable: true, summary: 'The function is at its concurrency limit or the node is out of memory budget; retry later.' },
+  UnrecognizedClientException: { status: 403, retryable: false, summary: 'The access key id or bearer token is unknown.' },
+  InvalidSignatureException: { status: 403, retryable: false, summary: 'The AWS Signature V4 does not match; check the secret access key and the clock.' },
+  MissingAuthenticationTokenException: { status: 403, retryable: false, summary: 'The request carries no credentials.' },
+  AccessDeniedException: { status: 403, retryable: false, summary: 'The credentials are valid but not allowed to do this.' },
+  ServiceException: { status: 500, retryable: true, summary: 'An unexpected error inside Nimbus; the message and server log say more.' },
+  InvalidRuntimeException: { status: 502, retryable: false, summary: 'The runtime could not start the function (e.g. the bootstrap is missing or not executable).' },
+  InvalidConfigError: { status: 400, retryable: false, summary: 'nimbus.yml (or server configuration) is invalid; the message names the file, line and fix.' },
+  BundleError: { status: 400, retryable: false, summary: 'The function code could not be bundled (esbuild error, missing handler file).' },
+  SandboxUnavailableError: { status: 500, retryable: false, summary: '`sandbox: required` is set but bubblewrap (bwrap) is not installed or cannot create namespaces.' },
+  NotFound: { status: 404, retryable: false, summary: 'No API route matches the method and path.' },
+  MethodNotAllowed: { status: 405, retryable: false, summary: 'The path exists but not for this HTTP method.' },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+/** A stable error code from {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options for {@link NimbusError}. */
+export interface NimbusErrorOptions {
+  /** The underlying error. */
+  cause?: unknown;
+  /** Override the code's default status (rare: e.g. a 404 facade answering 400). */
+  status?: number;
+  /** Extra headers the HTTP layer should send with this error (e.g. `Retry-After`). */
+  headers?: Record<string, string>;
+}
+
+/** The base error of Nimbus: a stable code, an HTTP status, and whether a retry may help. */
+export class NimbusError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: NimbusErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = code;
+    this.code = code;
+    this.status = options.status ?? ERROR_CODES[code].status;
+    this.retryable = ERROR_CODES[code].retryable;
+    this.headers = options.headers;
+  }
+}
+
+/** True for a NimbusError from any realm (checks capability, not `instanceof`). */
+export function isNimbusError(err: unknown): err is NimbusError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    'code' in err &&
+    typeof (err as { code: unknown }).code === 'string' &&
+    (err as { code: string }).code in ERROR_CODES &&
+    'status' in err
+  );
+}
+
+/** Shorthand constructors for the errors thrown most often. */
+export const errors = {
+  functionNotFound(name: string, qualifier?: string): NimbusError {
+    const what = qualifier ? `${name}:${qualifier}` : name;
+    return new NimbusError(
+      'ResourceNotFoundException',
+      `Function not found: ${what}. Deploy it with \`nimbus deploy\` or list functions with \`nimbus ls\`.`,
+    );
+  },
+  invalidJson(where: string, cause?: unknown): NimbusError {
+    return new NimbusError(
+      'InvalidRequestContentException',
+      `Could not parse ${where} as JSON; send a valid JSON document.`,
+      { cause },
+    );
+  },
+  tooLarge(what: string, size: number, limit: number): NimbusError {
+    return new NimbusError(
+      'RequestEntityTooLargeException',
+      `${what} of ${size} bytes exceeds the maximum of ${limit} bytes.`,
+    );
+  },
+};

@@ -1,0 +1,174 @@
+// The storage ports: narrow interfaces the rest of Nimbus depends on, one implementation per
+// backend (sqlite/, postgres/), one contract suite (test/store/store.contract.ts) for all.
+
+import type { Alias, FunctionConfig, FunctionVersion } from '../functions/function-model.js';
+
+/**
+ * What a backend can do, so shared code branches on abilities, never on the backend's name.
+ * Each flag is proven by a contract test.
+ */
+export interface Capabilities {
+  /** `SELECT ... FOR UPDATE SKIP LOCKED` for concurrent queue claims from many nodes. */
+  readonly skipLocked: boolean;
+  /** `LISTEN/NOTIFY` to wake consumers without polling. */
+  readonly listenNotify: boolean;
+  /** Session advisory locks for leader election. */
+  readonly advisoryLocks: boolean;
+  /** Several processes/nodes may write at once (false for SQLite: one writer process). */
+  readonly multipleWriters: boolean;
+}
+
+/** One function of an app deploy, with its code already stored in the {@link CodeStore}. */
+export interface DeployFunctionInput {
+  readonly name: string;
+  readonly codeSha256: string;
+  readonly codeSize: number;
+  readonly config: FunctionConfig;
+}
+
+/** Functions, versions and aliases. Function names passed here are Lambda full names (`app-fn`). */
+export interface FunctionStore {
+  /**
+   * Replace the `$LATEST` of every function in `functions` for `app`, in one transaction: either
+   * all change or none. Functions of the app that are not listed are deleted (with their versions
+   * and aliases) when `prune` is true.
+   * Throws `ResourceConflictException` if a full name is taken by another app.
+   */
+  deployApp(app: string, functions: readonly DeployFunctionInput[], options: { prune: boolean }): Promise<void>;
+  /** One version (`$LATEST` or a number). */
+  getVersion(fullName: string, version: string): Promise<FunctionVersion | undefined>;
+  /** `$LATEST` of every function, optionally of one app, ordered by full name. */
+  listFunctions(app?: string): Promise<FunctionVersion[]>;
+  /** All versions of a function, `$LATEST` first then ascending numbers. */
+  listVersions(fullName: string): Promise<FunctionVersion[]>;
+  /**
+   * Snapshot `$LATEST` as the next version number. If `$LATEST` has the same code and config as
+   * the highest published version, returns that version instead (as Lambda does).
+   */
+  publishVersion(fullName: string, description?: string): Promise<FunctionVersion>;
+  /** Delete a function with all its versions and aliases. Returns false if it did not exist. */
+  deleteFunction(fullName: string): Promise<boolean>;
+  /** Create or replace an alias. The versions must exist (`ResourceNotFoundException` otherwise). */
+  putAlias(fullName: string, alias: Omit<Alias, 'app' | 'functionName' | 'updatedAt'>): Promise<Alias>;
+  getAlias(fullName: string, name: string): Promise<Alias | undefined>;
+  listAliases(fullName: string): Promise<Alias[]>;
+  deleteAlias(fullName: string, name: string): Promise<boolean>;
+}
+
+/** Content-addressed code bundles (sha256 hex → bytes), shared by every node through the store. */
+export interface CodeStore {
+  /** Store a blob; a no-op if the sha is already there. The caller computed `sha256` of `bytes`. */
+  put(sha256: string, bytes: Buffer): Promise<void>;
+  get(sha256: string): Promise<Buffer | undefined>;
+  has(sha256: string): Promise<boolean>;
+}
+
+/** Status of an async invocation. */
+export type AsyncInvocationStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** An async (`Event`) invocation as stored. */
+export interface AsyncInvocation {
+  readonly id: string;
+  readonly functionName: string;
+  readonly qualifier: string;
+  readonly payload: Buffer;
+  readonly status: AsyncInvocationStatus;
+  readonly attempts: number;
+  /** Epoch ms. */
+  readonly createdAt: number;
+  /** Epoch ms before which it must not be claimed. */
+  readonly availableAt: number;
+  /** Result payload (on success) or Lambda error JSON (on failure). */
+  readonly result?: Buffer | undefined;
+  readonly error?: string | undefined;
+  /** Epoch ms when it finished. */
+  readonly finishedAt?: number | undefined;
+}
+
+/** The durable queue of async invocations. */
+export interface InvocationQueue {
+  /** Store a new invocation; resolves only after it is committed (durable). */
+  enqueue(inv: { id: string; functionName: string; qualifier: string; payload: Buffer; availableAt?: number }): Promise<void>;
+  /**
+   * Claim up to `limit` queued invocations whose `availableAt` has passed, or running ones whose
+   * lease expired (a crashed worker), marking them running with a lease of `leaseMs` and
+   * incrementing `attempts`. Two concurrent claimers never get the same invocation.
+   */
+  claim(limit: number, leaseMs: number): Promise<AsyncInvocation[]>;
+  /** Record the outcome of a claimed invocation. */
+  complete(id: string, outcome: { status: 'succeeded' | 'failed'; result?: Buffer; error?: string }): Promise<void>;
+  /** Put a claimed invocation back to be retried at `availableAt`. */
+  release(id: string, availableAt: number, error?: string): Promise<void>;
+  get(id: string): Promise<AsyncInvocation | undefined>;
+}
+
+/** One captured log line of a function. */
+export interface LogLine {
+  /** Assigned by the store, increasing; use as a cursor. */
+  readonly id?: number;
+  readonly functionName: string;
+  readonly version: string;
+  readonly requestId: string;
+  /** Epoch ms. */
+  readonly timestamp: number;
+  readonly stream: 'stdout' | 'stderr' | 'platform';
+  readonly message: string;
+}
+
+/** Function logs, written in batches off the hot path. */
+export interface LogStore {
+  append(lines: readonly LogLine[]): Promise<void>;
+  /** Lines of a function, oldest first, with `timestamp >= sinceMs` and `id > afterId`. */
+  query(q: { functionName: string; sinceMs?: number; afterId?: number; limit?: number }): Promise<LogLine[]>;
+}
+
+/** An issued AWS-style access key. */
+export interface AccessKeyRecord {
+  readonly accessKeyId: string;
+  /** sha256 of the secret, hex; for quick rejection and audits. */
+  readonly secretHash: string;
+  /** The secret encrypted at rest (SigV4 needs the plain secret to verify). */
+  readonly secretEncrypted: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+/** An issued bearer token for the `/v1` API (only its hash is stored). */
+export interface TokenRecord {
+  /** sha256 of the token, hex. */
+  readonly tokenHash: string;
+  readonly name: string;
+  /** Scopes; `*` is everything. */
+  readonly scopes: readonly string[];
+  readonly createdAt: string;
+}
+
+/** Access keys and bearer tokens. */
+export interface CredentialStore {
+  putAccessKey(key: AccessKeyRecord): Promise<void>;
+  getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
+  putToken(token: TokenRecord): Promise<void>;
+  getToken(tokenHash: string): Promise<TokenRecord | undefined>;
+  /** Number of access keys (0 means first start). */
+  countAccessKeys(): Promise<number>;
+}
+
+/** A small key/value table for node-level settings (e.g. the first-start marker). */
+export interface SettingsStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+}
+
+/** The whole store: every port, over one database. */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly capabilities: Capabilities;
+  readonly functions: FunctionStore;
+  readonly code: CodeStore;
+  readonly invocations: InvocationQueue;
+  readonly logs: LogStore;
+  readonly credentials: CredentialStore;
+  readonly settings: SettingsStore;
+  /** Close connections. Idempotent. */
+  close(): Promise<void>;
+}
