@@ -1,0 +1,129 @@
+// The node:http front door: routes API requests, authenticates them per route, and maps
+// errors to the dialect of the API that was called (native /v1 or the AWS Lambda facade).
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { NimbusError, isNimbusError } from '../errors.js';
+import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
+import type { Platform } from '../server/platform.js';
+import { readBody, type ApiResponse } from './http-io.js';
+import { lambdaRoutes } from './lambda-routes.js';
+import type { AuthMode, RouteEntry, RouteHandler, RouteTable } from './route-context.js';
+import { Router } from './router.js';
+import { v1Routes } from './v1-routes.js';
+
+/** Logger for request failures that are the server's fault. */
+export interface ApiLogger {
+  error(msg: string): void;
+}
+
+/** Build the router with every API route. */
+export function buildRouter(): Router<RouteEntry> {
+  const router = new Router<RouteEntry>();
+  const add = (auth: AuthMode) => (method: string, pattern: string, handler: RouteHandler) => {
+    router.add(method, pattern, { auth, handler });
+  };
+  const table: RouteTable = { public: add('public'), bearer: add('bearer'), sigv4: add('sigv4') };
+  v1Routes(table);
+  lambdaRoutes(table);
+  return router;
+}
+
+/** Create (not start) the HTTP server for `platform`. */
+export function createApiServer(platform: Platform, logger: ApiLogger): Server {
+  const router = buildRouter();
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    void handle(platform, router, logger, req, res);
+  });
+  return server;
+}
+
+async function handle(
+  platform: Platform,
+  router: Router<RouteEntry>,
+  logger: ApiLogger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const dialect: AuthMode = path.startsWith('/2015-03-31/') ? 'sigv4' : 'bearer';
+  try {
+    const match = router.match(req.method ?? 'GET', path);
+    if (match.kind === 'not-found') {
+      throw new NimbusError('NotFound', `No API route for ${req.method} ${path}. See docs/api.md for the routes.`);
+    }
+    if (match.kind === 'method-not-allowed') {
+      throw new NimbusError('MethodNotAllowed', `${req.method} is not allowed on ${path}; use ${match.allowed.join(' or ')}.`, {
+        headers: { allow: match.allowed.join(', ') },
+      });
+    }
+    const { auth, handler } = match.handler;
+    let preRead: Buffer | undefined;
+    let principal = 'anonymous';
+    if (auth === 'bearer') {
+      principal = (await platform.auth.verifyBearer(req.headers.authorization)).name;
+    } else if (auth === 'sigv4') {
+      // SigV4 signs the payload hash, so the body must be in hand before the route runs.
+      preRead = await readBody(req, SYNC_PAYLOAD_LIMIT, 'Request payload');
+      const identity = await platform.auth.verifySigV4({ method: req.method ?? 'GET', path: url, headers: req.headers, body: preRead });
+      principal = identity.accessKeyId;
+    }
+    const response = await handler({
+      req,
+      params: match.params,
+      query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+      platform,
+      principal,
+      body: (limit, what) => {
+        if (preRead === undefined) return readBody(req, limit, what);
+        if (preRead.length > limit) return Promise.reject(new NimbusError('RequestEntityTooLargeException', `${what ?? 'Request body'} of ${preRead.length} bytes exceeds the maximum of ${limit} bytes.`));
+        return Promise.resolve(preRead);
+      },
+    });
+    send(res, response);
+  } catch (err) {
+    sendError(res, err, dialect, logger);
+  }
+}
+
+/** Write an {@link ApiResponse}. */
+export function send(res: ServerResponse, r: ApiResponse): void {
+  let body: Buffer | string | undefined;
+  const headers: Record<string, string | number | string[]> = { ...r.headers };
+  if (r.body === undefined) body = undefined;
+  else if (Buffer.isBuffer(r.body) || typeof r.body === 'string') body = r.body;
+  else {
+    body = JSON.stringify(r.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+  else if (r.status !== 204 && r.status !== 304) headers['content-length'] = 0;
+  res.writeHead(r.status, headers);
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, err: unknown, dialect: AuthMode, logger: ApiLogger): void {
+  let e: NimbusError;
+  if (isNimbusError(err)) e = err;
+  else {
+    logger.error(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+    e = new NimbusError('ServiceException', 'An internal error occurred; the server log has the details.');
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { ...e.headers, 'content-type': 'application/json' };
+  let body: unknown;
+  if (dialect === 'sigv4') {
+    // Lambda's REST-JSON errors: the SDKs read the type from this header.
+    headers['x-amzn-errortype'] = e.code;
+    body = { Type: e.status >= 500 ? 'Service' : 'User', message: e.message };
+  } else {
+    body = { code: e.code, message: e.message, __type: e.code };
+  }
+  // Drain an unread request body so the connection stays usable for keep-alive.
+  if (!res.req.complete) res.req.resume();
+  send(res, { status: e.status, headers, body });
+}

@@ -1,0 +1,132 @@
+// Server side of a deploy: accept content-addressed code blobs, then switch an app's functions
+// to the new code in one store transaction (all or nothing), and retire stale warm instances.
+
+import { createHash } from 'node:crypto';
+import { NimbusError } from '../errors.js';
+import { freezeConfig, type DeployRequest } from '../functions/function-config-schema.js';
+import { lambdaName, NAME_PATTERN, type FunctionVersion } from '../functions/function-model.js';
+import type { FunctionResolver } from '../invoke/function-resolver.js';
+import type { WarmPool } from '../pool/warm-pool.js';
+import type { Store } from '../store/store.js';
+
+/** Largest code bundle accepted (Lambda allows 250 MB unzipped; ours are compressed). */
+export const MAX_CODE_BYTES = 64 * 1024 * 1024;
+
+/** Summary returned by a deploy. */
+export interface DeployResult {
+  readonly app: string;
+  readonly functions: ReadonlyArray<{ name: string; fullName: string; version: string; codeSha256: string }>;
+  readonly removed: readonly string[];
+}
+
+/** Dependencies of the {@link DeployService}. */
+export interface DeployServiceDeps {
+  readonly store: Store;
+  readonly resolver: FunctionResolver;
+  readonly pool: WarmPool;
+  /** Called after a successful deploy with the new `$LATEST` versions (e.g. to warm minInstances). */
+  readonly onDeployed?: (versions: readonly FunctionVersion[]) => void;
+}
+
+/** Deploys, deletes and code uploads. */
+export class DeployService {
+  readonly #deps: DeployServiceDeps;
+
+  constructor(deps: DeployServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** Store a code blob after checking that its bytes hash to `sha256`. */
+  async putCode(sha256: string, bytes: Buffer): Promise<void> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) {
+      throw new NimbusError('InvalidParameterValueException', `'${sha256}' is not a lowercase hex sha256.`);
+    }
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== sha256) {
+      throw new NimbusError(
+        'InvalidRequestContentException',
+        `The uploaded code hashes to ${actual}, not ${sha256}; the upload was corrupted or the URL names the wrong hash.`,
+      );
+    }
+    await this.#deps.store.code.put(sha256, bytes);
+  }
+
+  /** Switch `app` to the functions in `req`. Nothing changes if any part is invalid. */
+  async deploy(app: string, req: DeployRequest): Promise<DeployResult> {
+    if (!NAME_PATTERN.test(app)) {
+      throw new NimbusError(
+        'InvalidParameterValueException',
+        `App name '${app}' is invalid; use 1-64 letters, digits, '-' or '_', starting with a letter or digit.`,
+      );
+    }
+    const { store, resolver, pool } = this.#deps;
+    const seen = new Set<string>();
+    for (const fn of req.functions) {
+      if (seen.has(fn.name)) {
+        throw new NimbusError('InvalidParameterValueException', `Function '${fn.name}' is listed twice in the deploy.`);
+      }
+      seen.add(fn.name);
+      if (!(await store.code.has(fn.codeSha256))) {
+        throw new NimbusError(
+          'InvalidParameterValueException',
+          `Code ${fn.codeSha256} of function '${fn.name}' was not uploaded; PUT it to /v1/code/${fn.codeSha256} first.`,
+        );
+      }
+    }
+    const before = await store.functions.listFunctions(app);
+    await store.functions.deployApp(
+      app,
+      req.functions.map((fn) => ({ ...fn, config: freezeConfig(fn.config) })),
+      { prune: req.prune },
+    );
+    const fullNames = req.functions.map((fn) => lambdaName(app, fn.name));
+    const removed = req.prune
+      ? before.map((v) => lambdaName(v.app, v.name)).filter((n) => !fullNames.includes(n))
+      : [];
+    for (const name of [...fullNames, ...removed]) resolver.invalidate(name);
+    // Idle instances of the replaced $LATEST are disposed now; the invoke path starts new ones.
+    for (const name of fullNames) pool.retire(name, '$LATEST');
+    for (const name of removed) pool.retire(name);
+    const latest: FunctionVersion[] = [];
+    for (const name of fullNames) {
+      const v = await store.functions.getVersion(name, '$LATEST');
+      if (v) latest.push(v);
+    }
+    this.#deps.onDeployed?.(latest);
+    return {
+      app,
+      functions: latest.map((v) => ({
+        name: v.name,
+        fullName: lambdaName(v.app, v.name),
+        version: v.version,
+        codeSha256: v.codeSha256,
+      })),
+      removed,
+    };
+  }
+
+  /** Delete one function (all versions and aliases). */
+  async deleteFunction(fullName: string): Promise<void> {
+    const existed = await this.#deps.store.functions.deleteFunction(fullName);
+    if (!existed) {
+      throw new NimbusError('ResourceNotFoundException', `Function not found: ${fullName}. List functions with \`nimbus ls\`.`);
+    }
+    this.#deps.resolver.invalidate(fullName);
+    this.#deps.pool.retire(fullName);
+  }
+
+  /** Delete every function of an app. */
+  async deleteApp(app: string): Promise<string[]> {
+    const fns = await this.#deps.store.functions.listFunctions(app);
+    if (fns.length === 0) {
+      throw new NimbusError('ResourceNotFoundException', `App not found: ${app}. List functions with \`nimbus ls\`.`);
+    }
+    await this.#deps.store.functions.deployApp(app, [], { prune: true });
+    const names = fns.map((v) => lambdaName(v.app, v.name));
+    for (const name of names) {
+      this.#deps.resolver.invalidate(name);
+      this.#deps.pool.retire(name);
+    }
+    return names;
+  }
+}

@@ -1,0 +1,136 @@
+// Runs durable async (`Event`) invocations: claims them from the store's queue, invokes, and
+// records the outcome; failed attempts are retried with exponential backoff.
+
+import type { InvocationQueue } from '../store/store.js';
+import { isNimbusError } from '../errors.js';
+import type { InvokeService } from './invoke-service.js';
+
+/** Options of the {@link AsyncDispatcher}. */
+export interface AsyncDispatcherOptions {
+  /** Invocations run at once by this node. @default 16 */
+  readonly concurrency?: number;
+  /** Poll interval when the queue looked empty. @default 100 */
+  readonly pollMs?: number;
+  /** Attempts in all (1 + retries). @default 3 (Lambda's default of 2 retries) */
+  readonly maxAttempts?: number;
+  /** First retry delay; doubles each attempt, with ±20% jitter. @default 1000 */
+  readonly retryBaseMs?: number;
+  /** Lease on a claimed invocation; a crashed node's claims are retaken after it. @default 900000 (Lambda's max timeout) */
+  readonly leaseMs?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+/** Claims and runs queued async invocations. `start()` and `stop()` are idempotent. */
+export class AsyncDispatcher {
+  readonly #queue: InvocationQueue;
+  readonly #invoker: InvokeService;
+  readonly #concurrency: number;
+  readonly #pollMs: number;
+  readonly #maxAttempts: number;
+  readonly #retryBaseMs: number;
+  readonly #leaseMs: number;
+  readonly #onError: (err: unknown) => void;
+  readonly #inFlight = new Set<Promise<void>>();
+  #running = false;
+  #timer: NodeJS.Timeout | undefined;
+  #pumping = false;
+  #again = false;
+
+  constructor(queue: InvocationQueue, invoker: InvokeService, options: AsyncDispatcherOptions = {}) {
+    this.#queue = queue;
+    this.#invoker = invoker;
+    this.#concurrency = options.concurrency ?? 16;
+    this.#pollMs = options.pollMs ?? 100;
+    this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#retryBaseMs = options.retryBaseMs ?? 1000;
+    this.#leaseMs = options.leaseMs ?? 900_000;
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.notify();
+  }
+
+  /** Wake the dispatcher now (called after a local enqueue so it does not wait for the poll). */
+  notify(): void {
+    if (!this.#running) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    void this.#pump();
+  }
+
+  /** Stop claiming and wait for the invocations in flight. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    let claimedAny = false;
+    try {
+      do {
+        this.#again = false;
+        const free = this.#concurrency - this.#inFlight.size;
+        if (free <= 0 || !this.#running) break;
+        const claimed = await this.#queue.claim(free, this.#leaseMs);
+        claimedAny = claimed.length > 0;
+        for (const inv of claimed) {
+          const p: Promise<void> = this.#run(inv.id, inv.functionName, inv.qualifier, inv.payload, inv.attempts)
+            .catch(this.#onError)
+            .finally(() => {
+              this.#inFlight.delete(p);
+              this.notify();
+            });
+          this.#inFlight.add(p);
+        }
+      } while (this.#running && (this.#again || claimedAny));
+    } catch (err) {
+      this.#onError(err);
+    } finally {
+      this.#pumping = false;
+      if (this.#running && this.#inFlight.size < this.#concurrency) {
+        this.#timer = setTimeout(() => this.notify(), this.#pollMs);
+        this.#timer.unref();
+      }
+    }
+  }
+
+  async #run(id: string, functionName: string, qualifier: string, payload: Buffer, attempts: number): Promise<void> {
+    let error: string;
+    try {
+      const res = await this.#invoker.invoke({
+        functionName,
+        qualifier: qualifier === '' ? undefined : qualifier,
+        payload,
+        requestId: id,
+      });
+      if (res.ok) {
+        await this.#queue.complete(id, { status: 'succeeded', result: res.payload });
+        return;
+      }
+      error = res.payload.toString();
+    } catch (err) {
+      // A deleted function will not come back by retrying; anything else (e.g. 429) may.
+      if (isNimbusError(err) && err.code === 'ResourceNotFoundException') {
+        await this.#queue.complete(id, { status: 'failed', error: JSON.stringify({ errorType: err.code, errorMessage: err.message }) });
+        return;
+      }
+      error = JSON.stringify({ errorType: isNimbusError(err) ? err.code : 'ServiceException', errorMessage: String((err as Error)?.message ?? err) });
+    }
+    if (attempts >= this.#maxAttempts) {
+      await this.#queue.complete(id, { status: 'failed', error });
+      return;
+    }
+    const delay = this.#retryBaseMs * 2 ** (attempts - 1) * (0.8 + Math.random() * 0.4);
+    await this.#queue.release(id, Date.now() + delay, error);
+  }
+}

@@ -1,0 +1,177 @@
+// Composition root: opens the store, creates credentials on first start, starts the runtime
+// backends, the warm pool, the invoke and async services and the HTTP server.
+
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createApiServer } from '../api/http-server.js';
+import { AuthService } from '../auth/auth-service.js';
+import { CodeCache } from '../deploy/code-cache.js';
+import { DeployService } from '../deploy/deploy-service.js';
+import { lambdaName, LATEST, type FunctionVersion } from '../functions/function-model.js';
+import { AsyncDispatcher } from '../invoke/async-dispatcher.js';
+import { FunctionResolver } from '../invoke/function-resolver.js';
+import { InvokeService } from '../invoke/invoke-service.js';
+import { LogSink } from '../observe/log-sink.js';
+import { WarmPool } from '../pool/warm-pool.js';
+import { createBackends } from '../runtime/create-backends.js';
+import type { InstanceSpec } from '../runtime/runtime-backend.js';
+import { defaultStoreUrl, openStore } from '../store/open-store.js';
+import type { Platform } from './platform.js';
+import { compileServerOptions, type ServerOptionsInput } from './server-options.js';
+
+/** Root credentials, returned only by the start that created them. */
+export interface RootCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly token: string;
+}
+
+/** A running Nimbus node. */
+export interface NimbusServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly port: number;
+  /** Set on the first start of a data dir: show these once. */
+  readonly rootCredentials?: RootCredentials | undefined;
+  /** The composed services (for tests and embedding). */
+  readonly platform: Platform;
+  /** Stop serving, finish in-flight work, stop every instance, close the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Account id used in ARNs (Nimbus has no AWS account; twelve zeros as LocalStack uses). */
+const ACCOUNT_ID = '000000000000';
+
+/** Start a Nimbus node. */
+export async function startServer(input: ServerOptionsInput = {}): Promise<NimbusServer> {
+  const options = compileServerOptions(input);
+  const { logger } = options;
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+
+  const store = await openStore({ url: options.store ?? defaultStoreUrl(options.dataDir) });
+  const cleanups: Array<() => Promise<void>> = [() => store.close()];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error(String(err)));
+  };
+  try {
+    const auth = new AuthService(store.credentials, { dataDir: options.dataDir, env: options.env });
+    const rootCredentials = await auth.bootstrap();
+
+    const backends = await createBackends({
+      workDir: join(options.dataDir, 'run'),
+      sandbox: options.sandbox,
+      prewarm: options.prewarm,
+      threadPrewarm: options.threadPrewarm,
+      logger,
+    });
+    cleanups.push(() => backends.close());
+    const sandboxed = backends.sandboxed;
+    if (!sandboxed) {
+      logger.warn(
+        [
+          '',
+          '!!! WARNING: functions run UNSANDBOXED: bubblewrap (bwrap) is not installed or cannot create namespaces,',
+          '!!! or --sandbox off was given. Function code can read your files and environment.',
+          '!!! Install it (apt-get install bubblewrap) or start with --sandbox required to refuse to run without it.',
+          '',
+        ].join('\n'),
+      );
+    }
+
+    const onError = (err: unknown) => logger.error(`background error: ${(err as Error)?.stack ?? String(err)}`);
+    const pool = new WarmPool({
+      backends,
+      memoryBudgetMB: options.memoryBudgetMB,
+      acquireTimeoutMs: options.acquireTimeoutMs,
+      onError,
+    });
+    cleanups.push(() => pool.close());
+    const logs = new LogSink(store.logs, { onError });
+    cleanups.push(() => logs.close());
+    const resolver = new FunctionResolver(store.functions);
+    const codeCache = new CodeCache(join(options.dataDir, 'code'), store.code);
+
+    const specs = new Map<string, Promise<InstanceSpec>>();
+    const specFor = (v: FunctionVersion, qualifier: string | undefined): Promise<InstanceSpec> => {
+      const name = lambdaName(v.app, v.name);
+      const key = `${name}\u0000${v.version}\u0000${v.createdAt}\u0000${v.codeSha256}\u0000${qualifier ?? ''}`;
+      let spec = specs.get(key);
+      if (!spec) {
+        // Bounded: stale entries of old deploys are dropped wholesale rather than tracked.
+        if (specs.size > 2000) specs.clear();
+        spec = codeCache.dir(v.codeSha256).then((codeDir) => ({
+          functionName: name,
+          version: v.version,
+          config: v.config,
+          codeDir,
+          codeSha256: v.codeSha256,
+          invokedFunctionArn: `arn:aws:lambda:${options.region}:${ACCOUNT_ID}:function:${name}${qualifier && qualifier !== LATEST ? `:${qualifier}` : ''}`,
+          region: options.region,
+        }));
+        spec.catch(() => specs.delete(key));
+        specs.set(key, spec);
+      }
+      return spec;
+    };
+    const warmMinimum = (versions: readonly FunctionVersion[]) => {
+      for (const v of versions) {
+        if (v.config.minInstances > 0) {
+          specFor(v, undefined)
+            .then((spec) => pool.ensureMinInstances(spec))
+            .catch(onError);
+        }
+      }
+    };
+
+    const invoker = new InvokeService({ resolver, pool, logs, specFor });
+    const dispatcher = new AsyncDispatcher(store.invocations, invoker, { onError });
+    cleanups.push(() => dispatcher.stop());
+    const deployer = new DeployService({ store, resolver, pool, onDeployed: warmMinimum });
+
+    const platform: Platform = {
+      store,
+      auth,
+      resolver,
+      invoker,
+      dispatcher,
+      deployer,
+      pool,
+      logs,
+      region: options.region,
+      accountId: ACCOUNT_ID,
+      sandboxed,
+    };
+    const server = createApiServer(platform, logger);
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolveListen();
+      });
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolveClose) => {
+          server.close(() => resolveClose());
+          server.closeAllConnections();
+        }),
+    );
+    dispatcher.start();
+    warmMinimum(await store.functions.listFunctions());
+
+    const port = (server.address() as AddressInfo).port;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+      port,
+      rootCredentials,
+      platform,
+      close: () => (closing ??= cleanup()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,28 @@
+// The composed services of one Nimbus node, as the API routes see them.
+
+import type { AuthService } from '../auth/auth-service.js';
+import type { DeployService } from '../deploy/deploy-service.js';
+import type { AsyncDispatcher } from '../invoke/async-dispatcher.js';
+import type { FunctionResolver } from '../invoke/function-resolver.js';
+import type { InvokeService } from '../invoke/invoke-service.js';
+import type { LogSink } from '../observe/log-sink.js';
+import type { WarmPool } from '../pool/warm-pool.js';
+import type { Store } from '../store/store.js';
+
+/** Everything a route handler may use. */
+export interface Platform {
+  readonly store: Store;
+  readonly auth: AuthService;
+  readonly resolver: FunctionResolver;
+  readonly invoker: InvokeService;
+  readonly dispatcher: AsyncDispatcher;
+  readonly deployer: DeployService;
+  readonly pool: WarmPool;
+  readonly logs: LogSink;
+  /** Region reported in ARNs and to functions. */
+  readonly region: string;
+  /** Account id reported in ARNs. */
+  readonly accountId: string;
+  /** Whether function instances run sandboxed (bubblewrap available and enabled). */
+  readonly sandboxed: boolean;
+}

@@ -1,0 +1,87 @@
+// Server options: validated once at the edge (CLI flags, env), then frozen and fully defaulted.
+
+import { resolve } from 'node:path';
+import { NimbusError } from '../errors.js';
+
+/** Options accepted by `startServer`. */
+export interface ServerOptionsInput {
+  /** TCP port; 0 picks a free one. @default 8080 */
+  port?: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Where the SQLite file, code cache, sandboxes' work dirs and credentials live. @default './.nimbus' */
+  dataDir?: string;
+  /** Store URL (`postgres://…` or `sqlite:path`); NIMBUS_DATABASE_URL is the env equivalent. @default sqlite in dataDir */
+  store?: string;
+  /** `auto`: sandbox when bwrap works, else warn; `required`: refuse to start without; `off`: never. @default 'auto' */
+  sandbox?: 'auto' | 'required' | 'off';
+  /** Region in ARNs and AWS_REGION. @default 'us-east-1' */
+  region?: string;
+  /** Node-wide memory budget for instances, MB. @default 8192 */
+  memoryBudgetMB?: number;
+  /** Pre-started generic runners per runtime (process tier). */
+  prewarm?: Partial<Record<'nodejs' | 'python' | 'provided', number>>;
+  /** Pre-started worker threads (thread tier). @default 2 */
+  threadPrewarm?: number;
+  /** How long a saturated sync call waits for an instance before 429, ms. @default 1000 */
+  acquireTimeoutMs?: number;
+  logger?: ServerLogger;
+  /** Environment to read NIMBUS_* variables from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Where the server reports. */
+export interface ServerLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/** Compiled options. */
+export interface ServerOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly store: string | undefined;
+  readonly sandbox: 'auto' | 'required' | 'off';
+  readonly region: string;
+  readonly memoryBudgetMB: number;
+  readonly prewarm: Partial<Record<'nodejs' | 'python' | 'provided', number>>;
+  readonly threadPrewarm: number;
+  readonly acquireTimeoutMs: number;
+  readonly logger: ServerLogger;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const consoleLogger: ServerLogger = {
+  info: (m) => console.log(m),
+  warn: (m) => console.warn(m),
+  error: (m) => console.error(m),
+};
+
+/** Validate and default server options. */
+export function compileServerOptions(input: ServerOptionsInput = {}): ServerOptions {
+  const env = input.env ?? process.env;
+  const port = input.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new NimbusError('InvalidConfigError', `--port must be an integer from 0 to 65535; got ${port}.`);
+  }
+  const sandbox = input.sandbox ?? (env.NIMBUS_SANDBOX as ServerOptions['sandbox'] | undefined) ?? 'auto';
+  if (!['auto', 'required', 'off'].includes(sandbox)) {
+    throw new NimbusError('InvalidConfigError', `--sandbox must be auto, required or off; got '${sandbox}'.`);
+  }
+  return Object.freeze({
+    port,
+    host: input.host ?? '127.0.0.1',
+    dataDir: resolve(input.dataDir ?? env.NIMBUS_DATA_DIR ?? '.nimbus'),
+    store: input.store ?? env.NIMBUS_DATABASE_URL,
+    sandbox,
+    region: input.region ?? env.NIMBUS_REGION ?? 'us-east-1',
+    memoryBudgetMB: input.memoryBudgetMB ?? 8192,
+    prewarm: Object.freeze({ ...input.prewarm }),
+    threadPrewarm: input.threadPrewarm ?? 2,
+    acquireTimeoutMs: input.acquireTimeoutMs ?? 1000,
+    logger: input.logger ?? consoleLogger,
+    env,
+  });
+}
