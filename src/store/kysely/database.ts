@@ -1,0 +1,127 @@
+// The table types both backends share: the one description of the schema Kysely queries against.
+
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * An epoch-ms column. SQLite returns a number; PostgreSQL stores `bigint`, which `pg` returns as
+ * a string, so readers always pass it through `Number()` (see `toMs`).
+ */
+export type EpochMs = ColumnType<number | string, number, number>;
+
+/** A bytes column: `blob` on SQLite, `bytea` on PostgreSQL; both drivers return a Buffer. */
+export type Bytes = Buffer;
+
+/** One function: its Lambda full name and which app owns it. */
+export interface FunctionsTable {
+  full_name: string;
+  app: string;
+  name: string;
+  created_at: string;
+}
+
+/** One version of a function; `seq` 0 is `$LATEST`, published versions are 1, 2, ... */
+export interface FunctionVersionsTable {
+  function_name: string;
+  seq: number;
+  code_sha256: string;
+  code_size: number;
+  /** FunctionConfig as canonical JSON (sorted keys), so equal configs compare equal as text. */
+  config: string;
+  /** Description given at publish time; overrides `config.description` when read. */
+  description: string | null;
+  created_at: string;
+}
+
+/** Aliases; `additional_*` hold the optional canary version and its weight. */
+export interface AliasesTable {
+  function_name: string;
+  name: string;
+  version: string;
+  additional_version: string | null;
+  additional_weight: number | null;
+  description: string;
+  updated_at: string;
+}
+
+/** Content-addressed code bundles. */
+export interface CodeBlobsTable {
+  sha256: string;
+  bytes: Bytes;
+  size: number;
+  created_at: string;
+}
+
+/** The async invocation queue. */
+export interface InvocationsTable {
+  id: string;
+  function_name: string;
+  qualifier: string;
+  payload: Bytes;
+  status: string;
+  attempts: number;
+  created_at: EpochMs;
+  available_at: EpochMs;
+  /** Epoch ms when the running claim expires; null unless running. */
+  lease_until: EpochMs | null;
+  result: Bytes | null;
+  error: string | null;
+  finished_at: EpochMs | null;
+}
+
+/** Function log lines; `id` is the cursor. */
+export interface LogLinesTable {
+  id: Generated<number | string>;
+  function_name: string;
+  version: string;
+  request_id: string;
+  timestamp: EpochMs;
+  stream: string;
+  message: string;
+}
+
+/** Issued access keys. */
+export interface AccessKeysTable {
+  access_key_id: string;
+  secret_hash: string;
+  secret_encrypted: string;
+  name: string;
+  created_at: string;
+}
+
+/** Issued bearer tokens (hash only). */
+export interface TokensTable {
+  token_hash: string;
+  name: string;
+  /** JSON array of scopes. */
+  scopes: string;
+  created_at: string;
+}
+
+/** Node-level key/value settings. */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+/** Every table of the store, as Kysely sees it. */
+export interface Database {
+  functions: FunctionsTable;
+  function_versions: FunctionVersionsTable;
+  aliases: AliasesTable;
+  code_blobs: CodeBlobsTable;
+  invocations: InvocationsTable;
+  log_lines: LogLinesTable;
+  access_keys: AccessKeysTable;
+  tokens: TokensTable;
+  settings: SettingsTable;
+}
+
+/** Reads an epoch-ms column (number on SQLite, bigint-as-string on PostgreSQL) as a number. */
+export function toMs(value: number | string): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+/** Like {@link toMs} for nullable columns. */
+export function toMsOrUndefined(value: number | string | null): number | undefined {
+  return value === null ? undefined : toMs(value);
+}

@@ -1,0 +1,9 @@
+// The ordered list of SQLite migrations; names sort in the order they must run.
+
+import type { Migration } from 'kysely';
+import { migration001Initial } from './001-initial.js';
+
+/** Every SQLite migration by name. Add new ones as `NNN-what.ts`; never edit a shipped one. */
+export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '001-initial': migration001Initial,
+});
