@@ -63,7 +63,10 @@ export class DeployService {
     const seen = new Set<string>();
     for (const fn of req.functions) {
       if (seen.has(fn.name)) {
-        throw new NimbusError('InvalidParameterValueException', `Function '${fn.name}' is listed twice in the deploy.`);
+        throw new NimbusError(
+          'InvalidParameterValueException',
+          `Function '${fn.name}' is listed twice in the deploy.`,
+        );
       }
       seen.add(fn.name);
       if (!(await store.code.has(fn.codeSha256))) {
@@ -109,7 +112,10 @@ export class DeployService {
   async deleteFunction(fullName: string): Promise<void> {
     const existed = await this.#deps.store.functions.deleteFunction(fullName);
     if (!existed) {
-      throw new NimbusError('ResourceNotFoundException', `Function not found: ${fullName}. List functions with \`nimbus ls\`.`);
+      throw new NimbusError(
+        'ResourceNotFoundException',
+        `Function not found: ${fullName}. List functions with \`nimbus ls\`.`,
+      );
     }
     this.#deps.resolver.invalidate(fullName);
     this.#deps.pool.retire(fullName);
@@ -119,7 +125,10 @@ export class DeployService {
   async deleteApp(app: string): Promise<string[]> {
     const fns = await this.#deps.store.functions.listFunctions(app);
     if (fns.length === 0) {
-      throw new NimbusError('ResourceNotFoundException', `App not found: ${app}. List functions with \`nimbus ls\`.`);
+      throw new NimbusError(
+        'ResourceNotFoundException',
+        `App not found: ${app}. List functions with \`nimbus ls\`.`,
+      );
     }
     await this.#deps.store.functions.deployApp(app, [], { prune: true });
     const names = fns.map((v) => lambdaName(v.app, v.name));

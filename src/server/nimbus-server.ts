@@ -49,8 +49,8 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
   const { logger } = options;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
 
-  const store = await openStore({ url: options.store ?? defaultStoreUrl(options.dataDir) });
-  const cleanups: Array<() => Promise<void>> = [() => store.close()];
+  const store = options.storeInstance ?? (await openStore({ url: options.store ?? defaultStoreUrl(options.dataDir) }));
+  const cleanups: Array<() => Promise<void>> = options.storeInstance ? [] : [() => store.close()];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error(String(err)));
   };

@@ -2,6 +2,7 @@
 
 import { resolve } from 'node:path';
 import { NimbusError } from '../errors.js';
+import type { Store } from '../store/store.js';
 
 /** Options accepted by `startServer`. */
 export interface ServerOptionsInput {
@@ -13,6 +14,11 @@ export interface ServerOptionsInput {
   dataDir?: string;
   /** Store URL (`postgres://…` or `sqlite:path`); NIMBUS_DATABASE_URL is the env equivalent. @default sqlite in dataDir */
   store?: string;
+  /**
+   * An already-open store to use instead of `store` (embedding and tests); the server does not
+   * close it.
+   */
+  storeInstance?: Store;
   /** `auto`: sandbox when bwrap works, else warn; `required`: refuse to start without; `off`: never. @default 'auto' */
   sandbox?: 'auto' | 'required' | 'off';
   /** Region in ARNs and AWS_REGION. @default 'us-east-1' */
@@ -43,6 +49,7 @@ export interface ServerOptions {
   readonly host: string;
   readonly dataDir: string;
   readonly store: string | undefined;
+  readonly storeInstance: Store | undefined;
   readonly sandbox: 'auto' | 'required' | 'off';
   readonly region: string;
   readonly memoryBudgetMB: number;
@@ -75,6 +82,7 @@ export function compileServerOptions(input: ServerOptionsInput = {}): ServerOpti
     host: input.host ?? '127.0.0.1',
     dataDir: resolve(input.dataDir ?? env.NIMBUS_DATA_DIR ?? '.nimbus'),
     store: input.store ?? env.NIMBUS_DATABASE_URL,
+    storeInstance: input.storeInstance,
     sandbox,
     region: input.region ?? env.NIMBUS_REGION ?? 'us-east-1',
     memoryBudgetMB: input.memoryBudgetMB ?? 8192,
