@@ -1,0 +1,377 @@
+// The `process` tier: sandboxed runner processes from a pre-started pool per runtime, with cgroup limits.
+
+import { existsSync, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NimbusError } from '../../errors.js';
+import { FUNCTION_DEFAULTS } from '../../functions/function-model.js';
+import type { FunctionConfig, RuntimeName } from '../../functions/function-model.js';
+import { lambdaEnvironment, logGroupName, newLogStreamName } from '../lambda-environment.js';
+import type { FunctionInstance, InstanceSpec, RuntimeBackend } from '../runtime-backend.js';
+import {
+  binariesOutsideUsr,
+  bwrapArgs,
+  findExecutable,
+  probeBwrap,
+  SANDBOX_PATH,
+  SANDBOX_RUNTIME_DIR,
+  SANDBOX_TASK_ROOT,
+  SANDBOX_UID,
+} from './bwrap-sandbox.js';
+import { detectCgroups, RUNNER_MEMORY_OVERHEAD_MB } from './cgroup-limits.js';
+import type { CgroupManager } from './cgroup-limits.js';
+import { ProcessInstance } from './process-instance.js';
+import { RUNNER_COMMANDS, takesHeapFlag } from './runner-commands.js';
+import { RunnerProcess } from './runner-process.js';
+import { createSlot, populateSlot, removeSlot } from './slot-dir.js';
+
+/** Where the runner scripts live on the host (next to this file's parent in src/ and dist/). */
+export const RUNNERS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../runners');
+
+/** Pre-started runners kept idle per runtime by default. */
+export const DEFAULT_PREWARM: Readonly<Record<RuntimeName, number>> = { nodejs: 2, python: 1, provided: 1 };
+
+/** Logger the backends report through. */
+export interface BackendLogger {
+  warn(msg: string): void;
+  info(msg: string): void;
+}
+
+/** Options of {@link ProcessBackend.create}. */
+export interface ProcessBackendOptions {
+  /** Host directory for per-runner slot directories (the server passes `<dataDir>/run`). */
+  readonly workDir: string;
+  /** `auto`: bwrap when usable; `required`: fail without it; `off`: never sandbox. */
+  readonly sandbox: 'auto' | 'required' | 'off';
+  /** Idle pre-started runners per runtime; 0 disables. @default {@link DEFAULT_PREWARM} */
+  readonly prewarm?: Partial<Record<RuntimeName, number>>;
+  readonly logger?: BackendLogger;
+}
+
+let nextRunnerId = 0;
+
+/** The parts of a function's configuration a runner is started with. */
+type RunnerShape = Pick<FunctionConfig, 'memory' | 'network' | 'tmpSize' | 'maxOpenFiles'>;
+
+/** The `process` isolation tier. Create with {@link ProcessBackend.create}. */
+export class ProcessBackend implements RuntimeBackend {
+  readonly tier = 'process' as const;
+  /** Whether runners run inside bubblewrap. */
+  readonly sandboxed: boolean;
+  /** How memory limits are enforced: a cgroup per instance, or heap flag plus RSS watchdog. */
+  readonly memoryEnforcement: 'cgroup' | 'watchdog';
+  readonly #options: ProcessBackendOptions;
+  readonly #bwrap: { path: string; runAsNobody: boolean } | undefined;
+  readonly #cgroups: CgroupManager | null;
+  readonly #prlimit: string | undefined;
+  readonly #slotsDir: string;
+  readonly #prewarm: Record<RuntimeName, number>;
+  readonly #idle = new Map<string, RunnerProcess[]>();
+  /** Pool keys kept pre-started (the default configuration of each runtime with a prewarm > 0). */
+  readonly #prewarmKeys = new Map<string, RuntimeName>();
+  readonly #starting = new Map<string, number>();
+  /** Keys whose last pre-start failed: not refilled again until a spawn succeeds. */
+  readonly #broken = new Set<string>();
+  readonly #instances = new Set<ProcessInstance>();
+  readonly #allRunners = new Set<RunnerProcess>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    options: ProcessBackendOptions,
+    bwrap: { path: string; runAsNobody: boolean } | undefined,
+    cgroups: CgroupManager | null,
+  ) {
+    this.#options = options;
+    this.#bwrap = bwrap;
+    this.sandboxed = bwrap !== undefined;
+    this.#cgroups = cgroups;
+    this.memoryEnforcement = cgroups ? 'cgroup' : 'watchdog';
+    this.#prlimit = findExecutable('prlimit', ['/usr/bin', '/bin', '/usr/sbin', '/sbin']);
+    this.#slotsDir = join(options.workDir, 'slots');
+    this.#prewarm = { ...DEFAULT_PREWARM, ...options.prewarm };
+  }
+
+  /**
+   * Probe bwrap and cgroups, then start the pre-warmed runners (without waiting for them).
+   * Throws `SandboxUnavailableError` when `sandbox: 'required'` and bwrap is unusable.
+   */
+  static async create(options: ProcessBackendOptions): Promise<ProcessBackend> {
+    const slotsDir = join(options.workDir, 'slots');
+    mkdirSync(slotsDir, { recursive: true, mode: 0o755 });
+    let bwrap: { path: string; runAsNobody: boolean } | undefined;
+    if (options.sandbox !== 'off') {
+      const probe = await probeBwrap(RUNNERS_DIR, slotsDir);
+      if (probe.ok) {
+        bwrap = { path: probe.bwrap, runAsNobody: probe.runAsNobody };
+      } else if (options.sandbox === 'required') {
+        throw new NimbusError(
+          'SandboxUnavailableError',
+          `sandbox: required is set but ${probe.reason}. Install bubblewrap (apt install bubblewrap) and allow ` +
+            'unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), or set sandbox: auto.',
+        );
+      } else {
+        options.logger?.warn(`running functions WITHOUT a sandbox: ${probe.reason}`);
+      }
+    }
+    const cgroups = detectCgroups();
+    if (!cgroups) {
+      options.logger?.info(
+        'no writable cgroup: memory limits use a V8 heap flag and an RSS watchdog, no pids limit',
+      );
+    }
+    const backend = new ProcessBackend(options, bwrap, cgroups);
+    for (const runtime of Object.keys(backend.#prewarm) as RuntimeName[]) {
+      if (!backend.supports(runtime) || (backend.#prewarm[runtime] ?? 0) <= 0) continue;
+      const key = backend.#key(runtime, FUNCTION_DEFAULTS);
+      backend.#prewarmKeys.set(key, runtime);
+      backend.#refill(key);
+    }
+    return backend;
+  }
+
+  supports(runtime: RuntimeName): boolean {
+    const script = RUNNER_COMMANDS[runtime]({ runnersDir: RUNNERS_DIR }).args.at(-1) as string;
+    return existsSync(script);
+  }
+
+  liveInstances(): number {
+    return this.#instances.size;
+  }
+
+  /** Idle pre-started runners (for tests and metrics). */
+  idleRunners(): number {
+    let n = 0;
+    for (const list of this.#idle.values()) n += list.length;
+    return n;
+  }
+
+  async spawn(spec: InstanceSpec): Promise<FunctionInstance> {
+    if (this.#closed) throw new Error('process backend is closed');
+    const { runtime } = spec.config;
+    if (!this.supports(runtime)) {
+      throw new NimbusError(
+        'InvalidRuntimeException',
+        `the ${runtime} runtime is not available on this node`,
+      );
+    }
+    const key = this.#key(runtime, spec.config);
+    let runner = this.#takeIdle(key);
+    try {
+      if (runner === undefined) {
+        runner = await this.#startRunner(runtime, spec.config);
+        this.#prepare(runner);
+        if (this.#closed) {
+          await this.#discard(runner);
+          throw new Error('process backend is closed');
+        }
+      }
+      this.#broken.delete(key);
+      return await this.#load(spec, runner);
+    } finally {
+      // After the load, so the refill's fork/exec (≈2 ms on this thread) and node start (≈30 ms
+      // of CPU) do not slow this cold start.
+      setImmediate(() => this.#refill(key));
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= (async () => {
+      const runners = [...this.#allRunners];
+      this.#idle.clear();
+      await Promise.all([...this.#instances].map((i) => i.dispose()));
+      // Runners still starting are tracked in #allRunners too.
+      await Promise.all(runners.map((r) => this.#discard(r)));
+      while (this.#startingTotal() > 0) await new Promise((r) => setTimeout(r, 10));
+      await Promise.all([...this.#allRunners].map((r) => this.#discard(r)));
+      await rm(this.#slotsDir, { recursive: true, force: true });
+      this.#cgroups?.close();
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Pool key: what must be fixed when a runner starts. Network and /tmp size are bwrap mounts and
+   * namespaces, set at start. RLIMIT_NOFILE too: `prlimit --pid` on a running sandbox needs
+   * CAP_SYS_RESOURCE (containers usually drop it; it failed with EPERM here), whereas the
+   * `prlimit --nofile=N -- bwrap ...` wrapper sets it on itself before exec (≈1 ms at start).
+   * With cgroups a runner serves any memory size (the limit is set at load); without, node runners get `--max-old-space-size` at start (V8 cannot change it
+   * later: `v8.setFlagsFromString` after startup was measured to have no effect), so node
+   * runners are then per memory size too. Only the default configuration is pre-started;
+   * others start on demand (the "empty pool" cold start).
+   */
+  #key(runtime: RuntimeName, c: RunnerShape): string {
+    const heap = !this.#cgroups && takesHeapFlag(runtime) ? c.memory : '';
+    const sandbox = this.#bwrap ? `${c.network ? 'net' : 'nonet'}:${c.tmpSize}` : '';
+    return `${runtime}:${sandbox}:${c.maxOpenFiles}:${heap}`;
+  }
+
+  #takeIdle(key: string): RunnerProcess | undefined {
+    const list = this.#idle.get(key);
+    while (list && list.length > 0) {
+      const runner = list.pop() as RunnerProcess;
+      if (!runner.exited) return runner;
+    }
+    return undefined;
+  }
+
+  #startingTotal(): number {
+    let n = 0;
+    for (const v of this.#starting.values()) n += v;
+    return n;
+  }
+
+  /** Top the idle pool of a pre-started `key` back up to its target, in the background. */
+  #refill(key: string): void {
+    const runtime = this.#prewarmKeys.get(key);
+    if (runtime === undefined) return;
+    const target = this.#prewarm[runtime] ?? 0;
+    const have = (this.#idle.get(key)?.length ?? 0) + (this.#starting.get(key) ?? 0);
+    for (let i = have; i < target && !this.#closed && !this.#broken.has(key); i++) {
+      this.#starting.set(key, (this.#starting.get(key) ?? 0) + 1);
+      this.#startRunner(runtime, FUNCTION_DEFAULTS)
+        .then((runner) => {
+          if (this.#closed) return this.#discard(runner);
+          this.#prepare(runner);
+          runner.handlers = {
+            onFrame() {},
+            onOutput: (text) => this.#options.logger?.info(`[runner ${runner.id}] ${text.trimEnd()}`),
+            onExit: () => {
+              const list = this.#idle.get(key);
+              const at = list?.indexOf(runner) ?? -1;
+              if (list && at >= 0) list.splice(at, 1);
+              void this.#discard(runner);
+            },
+          };
+          const list = this.#idle.get(key) ?? [];
+          list.push(runner);
+          this.#idle.set(key, list);
+          return undefined;
+        })
+        .catch((err: unknown) => {
+          if (!this.#closed) {
+            // Stop refilling this key until a spawn succeeds, rather than crash-looping.
+
+            this.#broken.add(key);
+            this.#options.logger?.warn(`could not pre-start a ${runtime} runner: ${(err as Error).message}`);
+          }
+        })
+        .finally(() => this.#starting.set(key, (this.#starting.get(key) ?? 1) - 1));
+    }
+  }
+
+  #slotDir(id: string): string {
+    return join(this.#slotsDir, id);
+  }
+
+  async #startRunner(runtime: RuntimeName, shape: RunnerShape): Promise<RunnerProcess> {
+    const id = `${runtime}-${process.pid}-${++nextRunnerId}`;
+    const slotDir = this.#slotDir(id);
+    const runnersDir = this.#bwrap ? SANDBOX_RUNTIME_DIR : RUNNERS_DIR;
+    const heapMB = !this.#cgroups && takesHeapFlag(runtime) ? shape.memory : undefined;
+    const command = RUNNER_COMMANDS[runtime](heapMB === undefined ? { runnersDir } : { runnersDir, heapMB });
+    const env = {
+      PATH: this.#bwrap ? SANDBOX_PATH : '/usr/local/bin:/usr/bin:/bin',
+      TZ: 'UTC',
+      LANG: 'C.UTF-8',
+    };
+    let bwrap: { path: string; args: string[] } | undefined;
+    if (this.#bwrap) {
+      await createSlot(slotDir);
+      bwrap = {
+        path: this.#bwrap.path,
+        args: bwrapArgs({
+          slotDir,
+          runnersDir: RUNNERS_DIR,
+          tmpSizeMB: shape.tmpSize,
+          network: shape.network,
+          env,
+          extraBinaries: binariesOutsideUsr([command.executable]),
+        }),
+      };
+    }
+    try {
+      const runner = await RunnerProcess.start({
+        id,
+        command,
+        bwrap,
+        uid: this.#bwrap?.runAsNobody ? SANDBOX_UID : undefined,
+        env,
+        cwd: this.#options.workDir,
+        prlimit: this.#prlimit ? { path: this.#prlimit, nofile: shape.maxOpenFiles } : undefined,
+      });
+      this.#allRunners.add(runner);
+      return runner;
+    } catch (err) {
+      await removeSlot(slotDir);
+      throw err;
+    }
+  }
+
+  /**
+   * Move a fresh runner into its own (not yet limited) cgroup. Done before the runner is handed
+   * to a function, and for pre-started runners in the background: the move is the slow part.
+   */
+  #prepare(runner: RunnerProcess): void {
+    if (!this.#cgroups || runner.cgroup) return;
+    const cgroup = this.#cgroups.create(runner.id);
+    runner.cgroup = cgroup;
+    cgroup.addProcesses(runner.treePids());
+  }
+
+  async #discard(runner: RunnerProcess): Promise<void> {
+    runner.kill();
+    runner.cgroup?.killAll();
+    await runner.closed;
+    this.#allRunners.delete(runner);
+    await runner.cgroup?.remove();
+    await removeSlot(this.#slotDir(runner.id));
+  }
+
+  /** Give `runner` its function: slot files, cgroup, rlimits, then the `load` message. */
+  async #load(spec: InstanceSpec, runner: RunnerProcess): Promise<ProcessInstance> {
+    const c = spec.config;
+    const slotDir = this.#slotDir(runner.id);
+    const instance: ProcessInstance = new ProcessInstance(spec, runner, {
+      cgroup: runner.cgroup,
+      watchdogLimitBytes: this.#cgroups ? undefined : (c.memory + RUNNER_MEMORY_OVERHEAD_MB) * 1024 * 1024,
+      release: async () => {
+        this.#instances.delete(instance);
+        this.#allRunners.delete(runner);
+        if (this.#bwrap) await removeSlot(slotDir);
+      },
+    });
+    this.#instances.add(instance);
+    try {
+      // Limits before any user code runs: the runner has only its generic code loaded so far.
+      runner.cgroup?.setLimits({ memoryMB: c.memory, maxProcesses: c.maxProcesses });
+      if (this.#bwrap) await populateSlot(spec.codeDir, slotDir);
+      const taskRoot = this.#bwrap ? SANDBOX_TASK_ROOT : spec.codeDir;
+      const logStreamName = newLogStreamName(spec.version);
+      await instance.load({
+        t: 'load',
+        handler: c.handler,
+        taskRoot,
+        functionName: spec.functionName,
+        functionVersion: spec.version,
+        memoryMB: c.memory,
+        invokedFunctionArn: spec.invokedFunctionArn,
+        region: spec.region,
+        logGroupName: logGroupName(spec.functionName),
+        logStreamName,
+        env: lambdaEnvironment(spec, {
+          taskRoot,
+          runtimeDir: this.#bwrap ? SANDBOX_RUNTIME_DIR : RUNNERS_DIR,
+          logStreamName,
+          path: this.#bwrap ? SANDBOX_PATH : '/usr/local/bin:/usr/bin:/bin',
+        }),
+      });
+    } catch (err) {
+      await instance.dispose();
+      throw err;
+    }
+    return instance;
+  }
+}
