@@ -66,7 +66,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       logger,
     });
     cleanups.push(() => backends.close());
-    const sandboxed = backends.sandboxed;
+    const sandboxed = backends.process.sandboxed;
     if (!sandboxed) {
       logger.warn(
         [

@@ -44,7 +44,7 @@ const silentStream = { write: () => true, isTTY: false } as unknown as NodeJS.Wr
 
 /** Start a server on port 0 with its own temp data dir. */
 export async function startTestServer(
-  options: { store?: Store } & Omit<ServerOptionsInput, 'storeInstance' | 'port' | 'dataDir'> = {},
+  options: { store?: Store } & Omit<ServerOptionsInput, 'storeInstance' | 'store' | 'port' | 'dataDir'> = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-test-'));
   const appDirs: string[] = [];
@@ -75,7 +75,7 @@ export async function startTestServer(
     credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     maxAttempts: 1,
   });
-  const spinner = new Spinner(createOutput(silentStream as never, { color: false }));
+  const spinner = new Spinner(createOutput(silentStream as never, { env: {} }));
 
   const writeApp = (files: Record<string, string>): string => {
     const dir = mkdtempSync(join(tmpdir(), 'nimbus-app-'));
