@@ -7,22 +7,22 @@ import { FUNCTION_DEFAULTS, NAME_PATTERN, type FunctionConfig } from './function
 
 const d = FUNCTION_DEFAULTS;
 
-/** Zod schema of {@link FunctionConfig}; fills in defaults. */
+/** Zod schema of {@link FunctionConfig}; fills in defaults. Ranges match src/config/app-config-schema.ts. */
 export const functionConfigSchema = z
   .object({
     runtime: z.enum(['nodejs', 'python', 'provided']),
     handler: z.string().min(1).max(256),
     memory: z.number().int().min(128).max(10240).default(d.memory),
-    timeout: z.number().min(1).max(900).default(d.timeout),
+    timeout: z.number().int().min(1).max(900).default(d.timeout),
     environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
     isolation: z.enum(['process', 'thread']).default(d.isolation),
     network: z.boolean().default(d.network),
     tmpSize: z.number().int().min(1).max(10240).default(d.tmpSize),
-    maxConcurrency: z.number().int().min(1).max(1000).default(d.maxConcurrency),
-    minInstances: z.number().int().min(0).max(1000).default(d.minInstances),
-    idleTimeout: z.number().min(1).max(86_400).default(d.idleTimeout),
-    maxOpenFiles: z.number().int().min(16).max(65_536).default(d.maxOpenFiles),
-    maxProcesses: z.number().int().min(1).max(4096).default(d.maxProcesses),
+    maxConcurrency: z.number().int().min(1).max(10_000).default(d.maxConcurrency),
+    minInstances: z.number().int().min(0).max(10_000).default(d.minInstances),
+    idleTimeout: z.number().int().min(1).max(86_400).default(d.idleTimeout),
+    maxOpenFiles: z.number().int().min(16).max(1_048_576).default(d.maxOpenFiles),
+    maxProcesses: z.number().int().min(1).max(65_536).default(d.maxProcesses),
     description: z.string().max(256).default(d.description),
   })
   .strict()

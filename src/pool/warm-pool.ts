@@ -65,7 +65,8 @@ interface Waiter {
 
 /** The unit of reuse: same function, version, code and config. */
 export function groupKey(spec: InstanceSpec): string {
-  return `${spec.functionName}\u0000${spec.version}\u0000${spec.codeSha256}\u0000${JSON.stringify(spec.config)}`;
+  // The ARN is part of the key: the context reports the qualifier (alias or version) it was invoked by.
+  return `${spec.functionName}\u0000${spec.version}\u0000${spec.codeSha256}\u0000${spec.invokedFunctionArn}\u0000${JSON.stringify(spec.config)}`;
 }
 
 /** Backend-agnostic warm pool of function instances. */
@@ -313,6 +314,13 @@ export class WarmPool {
   #dispose(slot: Slot): void {
     this.#forget(slot);
     slot.instance.dispose().catch(this.#onError);
+    const { group } = slot;
+    if (group.spec.config.minInstances > 0 && !group.retired && !this.#closed) {
+      // Provisioned instances lost to a crash, timeout or OOM are replaced in the background.
+      setImmediate(() => {
+        if (!group.retired && !this.#closed) this.ensureMinInstances(group.spec).catch(this.#onError);
+      });
+    }
   }
 
   /** Account for an instance that is gone (disposed or found dead). */

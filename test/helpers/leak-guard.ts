@@ -50,7 +50,14 @@ export function installLeakGuard(): void {
       if ((children.length === 0 && leaked.length === 0) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50).unref());
     }
-    assert.deepEqual(children, [], `test file leaked child processes: ${children.join(', ')}`);
+    const describe = (pid: number) => {
+      try {
+        return `${pid} (${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 120)})`;
+      } catch {
+        return String(pid);
+      }
+    };
+    assert.deepEqual(children, [], `test file leaked child processes: ${children.map(describe).join(', ')}`);
     assert.deepEqual(leaked, [], `test file leaked resources: ${leaked.join(', ')}`);
   });
 }

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ApiClient } from '../../src/cli/api-client.js';
-import { deployApp, type DeployOutcome } from '../../src/cli/commands/deploy.js';
+import { deployApp, stopBundling, type DeployOutcome } from '../../src/cli/commands/deploy.js';
 import { createOutput } from '../../src/cli/output.js';
 import { Spinner } from '../../src/cli/spinner.js';
 import { startServer, type NimbusServer, type RootCredentials } from '../../src/server/nimbus-server.js';
@@ -112,6 +112,7 @@ export async function startTestServer(
     close: async () => {
       lambda.destroy();
       await server.close();
+      await stopBundling();
       for (const dir of [dataDir, ...appDirs]) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -13,6 +13,8 @@ export interface DeployOutcome {
   /** Functions whose code blob was uploaded (the others were already stored). */
   readonly uploaded: readonly string[];
   readonly elapsedMs: number;
+  /** Config warnings (`file:line:col: …`) and bundler notes, for people to read. */
+  readonly warnings: readonly string[];
 }
 
 interface PackedFunction {
@@ -38,11 +40,14 @@ export async function deployApp(dir: string, client: ApiClient, progress: Spinne
   ]);
   const app = await loadAppConfig(dir);
 
+  const { formatIssue } = await import('../../config/config-error.js');
+  const warnings: string[] = app.warnings.map(formatIssue);
   const packed: PackedFunction[] = [];
   for (const fn of app.functions) {
     progress.start(`bundling ${fn.name}`);
     try {
       const bundle = await bundleFunction(dir, fn);
+      warnings.push(...bundle.notes.map((note) => `${fn.name}: ${note}`));
       const { bytes, sha256 } = packBundle(bundle.files);
       packed.push({ name: fn.name, handler: bundle.handler, config: fn.config, bytes, sha256 });
     } catch (err) {
@@ -89,7 +94,7 @@ export async function deployApp(dir: string, client: ApiClient, progress: Spinne
     throw err;
   }
   progress.stop();
-  return { response, uploaded, elapsedMs: Date.now() - started };
+  return { response, uploaded, elapsedMs: Date.now() - started, warnings };
 }
 
 /**
@@ -102,8 +107,9 @@ export async function stopBundling(): Promise<void> {
 }
 
 /** Prints the outcome of a deploy for people: one row per function, then a summary line. */
-export function printDeploy(out: Output, outcome: DeployOutcome): void {
+export function printDeploy(out: Output, outcome: DeployOutcome, err: Output = out): void {
   const { response } = outcome;
+  for (const warning of outcome.warnings) err.line(`${err.style('yellow', 'warning')} ${warning}`);
   for (const line of formatTable(out, response.functions, [
     { header: 'function', value: (f) => f.fullName, style: 'bold' },
     { header: 'version', value: (f) => f.version },
@@ -136,7 +142,7 @@ export const deployCommand: CommandSpec = {
       await stopBundling();
     }
     if (ctx.globals.json) ctx.stdout.json(outcome.response);
-    else printDeploy(ctx.stdout, outcome);
+    else printDeploy(ctx.stdout, outcome, ctx.stderr);
     return 0;
   },
 };

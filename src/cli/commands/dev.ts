@@ -44,13 +44,14 @@ export const devCommand: CommandSpec = {
         if (ctx.globals.json) {
           stdout.stream.write(`${JSON.stringify(outcome.response)}\n`);
         } else if (deploys === 1) {
-          printDeploy(stdout, outcome);
+          printDeploy(stdout, outcome, ctx.stderr);
         } else {
           const n = outcome.response.functions.length;
           stdout.line(
             `${stdout.style('green', '✓')} ${time()} redeployed ${outcome.response.app} ` +
               `(${n} function${n === 1 ? '' : 's'}, ${formatDuration(outcome.elapsedMs)})`,
           );
+          for (const w of outcome.warnings) ctx.stderr.line(`${ctx.stderr.style('yellow', 'warning')} ${w}`);
         }
       } catch (err) {
         spinner.stop();

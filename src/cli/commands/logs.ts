@@ -60,22 +60,20 @@ export const logsCommand: CommandSpec = {
       type: 'string',
       short: 's',
       valueName: 'WHEN',
-      description: 'only lines newer than a duration ago (30s, 10m, 1h, 2d) or an ISO time',
+      description: 'only lines newer than a duration ago (30s, 10m, 1h, 2d) or an ISO time (default 10m)',
     },
   },
   details: 'With --json, each line is printed as one JSON object per line (NDJSON).',
   async run(ctx, args) {
     const [fn] = expectPositionals(logsCommand, args, ['app-fn']);
-    const sinceText = stringOption(args, 'since');
-    let since: number | undefined;
-    if (sinceText !== undefined) {
-      since = parseSince(sinceText);
-      if (since === undefined) {
-        throw new UsageError(
-          `--since must be a duration like 30s, 10m, 1h, 2d or an ISO time; got ${sinceText}`,
-          logsCommand,
-        );
-      }
+    // Default window as `aws logs tail`: the last 10 minutes, so a busy function shows recent lines.
+    const sinceText = stringOption(args, 'since') ?? '10m';
+    const since = parseSince(sinceText);
+    if (since === undefined) {
+      throw new UsageError(
+        `--since must be a duration like 30s, 10m, 1h, 2d or an ISO time; got ${sinceText}`,
+        logsCommand,
+      );
     }
     const follow = booleanOption(args, 'follow');
     const client = ctx.client();

@@ -234,7 +234,7 @@ export class KyselyFunctionStore implements FunctionStore {
           throw new NimbusError(
             'ResourceNotFoundException',
             `Alias '${alias.name}' of function '${fullName}' points at version '${version}', which does not ` +
-              `exist; publish it first (\`nimbus publish ${fullName}\`) or choose an existing version.`,
+              `exist; publish it first (\`nimbus versions publish ${fullName}\`) or choose an existing version.`,
           );
         }
       }
