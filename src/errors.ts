@@ -19,23 +19,89 @@ export interface ErrorCodeInfo {
  * PascalCase names ending in `Error` or `Exception` the same way.
  */
 export const ERROR_CODES = {
-  ResourceNotFoundException: { status: 404, retryable: false, summary: 'The function, version, alias or other resource does not exist.' },
-  ResourceConflictException: { status: 409, retryable: false, summary: 'The resource already exists or is being changed by another request.' },
-  InvalidRequestContentException: { status: 400, retryable: false, summary: 'The request body is not valid JSON or does not match what the endpoint expects.' },
-  InvalidParameterValueException: { status: 400, retryable: false, summary: 'A parameter (query string, header or body field) has an invalid value.' },
-  RequestEntityTooLargeException: { status: 413, retryable: false, summary: 'The request payload or the function response exceeds the size limit (6 MB sync, 256 KB async).' },
-  TooManyRequestsException: { status: 429, retryable: true, summary: 'The function is at its concurrency limit or the node is out of memory budget; retry later.' },
-  UnrecognizedClientException: { status: 403, retryable: false, summary: 'The access key id or bearer token is unknown.' },
-  InvalidSignatureException: { status: 403, retryable: false, summary: 'The AWS Signature V4 does not match; check the secret access key and the clock.' },
-  MissingAuthenticationTokenException: { status: 403, retryable: false, summary: 'The request carries no credentials.' },
-  AccessDeniedException: { status: 403, retryable: false, summary: 'The credentials are valid but not allowed to do this.' },
-  ServiceException: { status: 500, retryable: true, summary: 'An unexpected error inside Nimbus; the message and server log say more.' },
-  InvalidRuntimeException: { status: 502, retryable: false, summary: 'The runtime could not start the function (e.g. the bootstrap is missing or not executable).' },
-  InvalidConfigError: { status: 400, retryable: false, summary: 'nimbus.yml (or server configuration) is invalid; the message names the file, line and fix.' },
-  BundleError: { status: 400, retryable: false, summary: 'The function code could not be bundled (esbuild error, missing handler file).' },
-  SandboxUnavailableError: { status: 500, retryable: false, summary: '`sandbox: required` is set but bubblewrap (bwrap) is not installed or cannot create namespaces.' },
+  ResourceNotFoundException: {
+    status: 404,
+    retryable: false,
+    summary: 'The function, version, alias or other resource does not exist.',
+  },
+  ResourceConflictException: {
+    status: 409,
+    retryable: false,
+    summary: 'The resource already exists or is being changed by another request.',
+  },
+  InvalidRequestContentException: {
+    status: 400,
+    retryable: false,
+    summary: 'The request body is not valid JSON or does not match what the endpoint expects.',
+  },
+  InvalidParameterValueException: {
+    status: 400,
+    retryable: false,
+    summary: 'A parameter (query string, header or body field) has an invalid value.',
+  },
+  RequestEntityTooLargeException: {
+    status: 413,
+    retryable: false,
+    summary: 'The request payload or the function response exceeds the size limit (6 MB sync, 256 KB async).',
+  },
+  TooManyRequestsException: {
+    status: 429,
+    retryable: true,
+    summary: 'The function is at its concurrency limit or the node is out of memory budget; retry later.',
+  },
+  UnrecognizedClientException: {
+    status: 403,
+    retryable: false,
+    summary: 'The access key id or bearer token is unknown.',
+  },
+  InvalidSignatureException: {
+    status: 403,
+    retryable: false,
+    summary: 'The AWS Signature V4 does not match; check the secret access key and the clock.',
+  },
+  MissingAuthenticationTokenException: {
+    status: 403,
+    retryable: false,
+    summary: 'The request carries no credentials.',
+  },
+  AccessDeniedException: {
+    status: 403,
+    retryable: false,
+    summary: 'The credentials are valid but not allowed to do this.',
+  },
+  ServiceException: {
+    status: 500,
+    retryable: true,
+    summary: 'An unexpected error inside Nimbus; the message and server log say more.',
+  },
+  InvalidRuntimeException: {
+    status: 502,
+    retryable: false,
+    summary:
+      "The function's runtime is not available on this node (e.g. python3 is not installed, or the thread tier was asked to run python).",
+  },
+  InvalidConfigError: {
+    status: 400,
+    retryable: false,
+    summary: 'nimbus.yml (or server configuration) is invalid; the message names the file, line and fix.',
+  },
+  BundleError: {
+    status: 400,
+    retryable: false,
+    summary: 'The function code could not be bundled (esbuild error, missing handler file).',
+  },
+  SandboxUnavailableError: {
+    status: 500,
+    retryable: false,
+    summary:
+      '`sandbox: required` is set but bubblewrap (bwrap) is not installed or cannot create namespaces.',
+  },
   NotFound: { status: 404, retryable: false, summary: 'No API route matches the method and path.' },
-  MethodNotAllowed: { status: 405, retryable: false, summary: 'The path exists but not for this HTTP method.' },
+  MethodNotAllowed: {
+    status: 405,
+    retryable: false,
+    summary: 'The path exists but not for this HTTP method.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable error code from {@link ERROR_CODES}. */

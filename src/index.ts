@@ -3,4 +3,10 @@
 export { startServer, type NimbusServer, type RootCredentials } from './server/nimbus-server.js';
 export type { ServerOptionsInput, ServerLogger } from './server/server-options.js';
 export { NimbusError, ERROR_CODES, type ErrorCode } from './errors.js';
-export type { FunctionConfig, FunctionVersion, Alias, RuntimeName, IsolationTier } from './functions/function-model.js';
+export type {
+  FunctionConfig,
+  FunctionVersion,
+  Alias,
+  RuntimeName,
+  IsolationTier,
+} from './functions/function-model.js';

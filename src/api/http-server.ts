@@ -51,12 +51,19 @@ async function handle(
   try {
     const match = router.match(req.method ?? 'GET', path);
     if (match.kind === 'not-found') {
-      throw new NimbusError('NotFound', `No API route for ${req.method} ${path}. See docs/api.md for the routes.`);
+      throw new NimbusError(
+        'NotFound',
+        `No API route for ${req.method} ${path}. See docs/api.md for the routes.`,
+      );
     }
     if (match.kind === 'method-not-allowed') {
-      throw new NimbusError('MethodNotAllowed', `${req.method} is not allowed on ${path}; use ${match.allowed.join(' or ')}.`, {
-        headers: { allow: match.allowed.join(', ') },
-      });
+      throw new NimbusError(
+        'MethodNotAllowed',
+        `${req.method} is not allowed on ${path}; use ${match.allowed.join(' or ')}.`,
+        {
+          headers: { allow: match.allowed.join(', ') },
+        },
+      );
     }
     const { auth, handler } = match.handler;
     let preRead: Buffer | undefined;
@@ -66,7 +73,12 @@ async function handle(
     } else if (auth === 'sigv4') {
       // SigV4 signs the payload hash, so the body must be in hand before the route runs.
       preRead = await readBody(req, SYNC_PAYLOAD_LIMIT, 'Request payload');
-      const identity = await platform.auth.verifySigV4({ method: req.method ?? 'GET', path: url, headers: req.headers, body: preRead });
+      const identity = await platform.auth.verifySigV4({
+        method: req.method ?? 'GET',
+        path: url,
+        headers: req.headers,
+        body: preRead,
+      });
       principal = identity.accessKeyId;
     }
     const response = await handler({
@@ -77,7 +89,13 @@ async function handle(
       principal,
       body: (limit, what) => {
         if (preRead === undefined) return readBody(req, limit, what);
-        if (preRead.length > limit) return Promise.reject(new NimbusError('RequestEntityTooLargeException', `${what ?? 'Request body'} of ${preRead.length} bytes exceeds the maximum of ${limit} bytes.`));
+        if (preRead.length > limit)
+          return Promise.reject(
+            new NimbusError(
+              'RequestEntityTooLargeException',
+              `${what ?? 'Request body'} of ${preRead.length} bytes exceeds the maximum of ${limit} bytes.`,
+            ),
+          );
         return Promise.resolve(preRead);
       },
     });

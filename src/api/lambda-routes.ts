@@ -15,7 +15,10 @@ const RUNTIME_IDS = { nodejs: 'nodejs20.x', python: 'python3.11', provided: 'pro
  * Split a Lambda `FunctionName` (name, `name:qualifier`, full or partial ARN) into name and
  * qualifier, reconciling a qualifier in the name with the `Qualifier` query parameter.
  */
-export function parseFunctionName(raw: string, queryQualifier: string | undefined): { name: string; qualifier: string | undefined } {
+export function parseFunctionName(
+  raw: string,
+  queryQualifier: string | undefined,
+): { name: string; qualifier: string | undefined } {
   let name = raw;
   let qualifier: string | undefined;
   const arn = /^(?:arn:[^:]+:lambda:[^:]*:)?(?:\d{12}:)?function:([^:]+)(?::([^:]+))?$/.exec(raw);
@@ -112,7 +115,10 @@ async function invoke(ctx: RouteContext): Promise<ApiResponse> {
   }
   const logType = header(req, 'x-amz-log-type') ?? 'None';
   if (logType !== 'None' && logType !== 'Tail') {
-    throw new NimbusError('InvalidParameterValueException', `X-Amz-Log-Type must be None or Tail; got '${logType}'.`);
+    throw new NimbusError(
+      'InvalidParameterValueException',
+      `X-Amz-Log-Type must be None or Tail; got '${logType}'.`,
+    );
   }
   const res = await platform.invoker.invoke({
     functionName: name,

@@ -132,25 +132,29 @@ export function v1Routes(routes: RouteTable): void {
     const aliases = await platform.store.functions.listAliases(params.name!);
     return json(200, { aliases: aliases.map(({ app: _a, functionName: _f, ...rest }) => rest) });
   });
-  routes.bearer('PUT', '/v1/functions/{name}/aliases/{alias}', async ({ platform, params, body: readJson }) => {
-    const body = parseWith(aliasBodySchema, parseJsonBody(await readJson(64 * 1024)), 'alias');
-    if (/^\d+$/.test(params.alias!) || params.alias === '$LATEST') {
-      throw new NimbusError(
-        'InvalidParameterValueException',
-        `Alias name '${params.alias}' looks like a version; alias names must not be numbers or $LATEST.`,
-      );
-    }
-    await requireFunction(platform, params.name!);
-    const alias = await platform.store.functions.putAlias(params.name!, {
-      name: params.alias!,
-      version: body.version,
-      additionalVersion: body.additionalVersion,
-      description: body.description,
-    });
-    platform.resolver.invalidate(params.name!);
-    const { app: _a, functionName: _f, ...rest } = alias;
-    return json(200, rest);
-  });
+  routes.bearer(
+    'PUT',
+    '/v1/functions/{name}/aliases/{alias}',
+    async ({ platform, params, body: readJson }) => {
+      const body = parseWith(aliasBodySchema, parseJsonBody(await readJson(64 * 1024)), 'alias');
+      if (/^\d+$/.test(params.alias!) || params.alias === '$LATEST') {
+        throw new NimbusError(
+          'InvalidParameterValueException',
+          `Alias name '${params.alias}' looks like a version; alias names must not be numbers or $LATEST.`,
+        );
+      }
+      await requireFunction(platform, params.name!);
+      const alias = await platform.store.functions.putAlias(params.name!, {
+        name: params.alias!,
+        version: body.version,
+        additionalVersion: body.additionalVersion,
+        description: body.description,
+      });
+      platform.resolver.invalidate(params.name!);
+      const { app: _a, functionName: _f, ...rest } = alias;
+      return json(200, rest);
+    },
+  );
   routes.bearer('DELETE', '/v1/functions/{name}/aliases/{alias}', async ({ platform, params }) => {
     if (!(await platform.store.functions.deleteAlias(params.name!, params.alias!))) {
       throw errors.functionNotFound(params.name!, params.alias);
@@ -165,7 +169,8 @@ export function v1Routes(routes: RouteTable): void {
       const v = query.get(k);
       if (v === null || v === '') return undefined;
       const n = Number(v);
-      if (!Number.isFinite(n)) throw new NimbusError('InvalidParameterValueException', `Query parameter ${k} must be a number.`);
+      if (!Number.isFinite(n))
+        throw new NimbusError('InvalidParameterValueException', `Query parameter ${k} must be a number.`);
       return n;
     };
     const lines = await platform.store.logs.query({

@@ -75,7 +75,7 @@ export class AsyncDispatcher {
     this.#pumping = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    let claimedAny = false;
+    let claimedAny: boolean;
     try {
       do {
         this.#again = false;
@@ -84,7 +84,13 @@ export class AsyncDispatcher {
         const claimed = await this.#queue.claim(free, this.#leaseMs);
         claimedAny = claimed.length > 0;
         for (const inv of claimed) {
-          const p: Promise<void> = this.#run(inv.id, inv.functionName, inv.qualifier, inv.payload, inv.attempts)
+          const p: Promise<void> = this.#run(
+            inv.id,
+            inv.functionName,
+            inv.qualifier,
+            inv.payload,
+            inv.attempts,
+          )
             .catch(this.#onError)
             .finally(() => {
               this.#inFlight.delete(p);
@@ -104,7 +110,13 @@ export class AsyncDispatcher {
     }
   }
 
-  async #run(id: string, functionName: string, qualifier: string, payload: Buffer, attempts: number): Promise<void> {
+  async #run(
+    id: string,
+    functionName: string,
+    qualifier: string,
+    payload: Buffer,
+    attempts: number,
+  ): Promise<void> {
     let error: string;
     try {
       const res = await this.#invoker.invoke({
@@ -121,10 +133,16 @@ export class AsyncDispatcher {
     } catch (err) {
       // A deleted function will not come back by retrying; anything else (e.g. 429) may.
       if (isNimbusError(err) && err.code === 'ResourceNotFoundException') {
-        await this.#queue.complete(id, { status: 'failed', error: JSON.stringify({ errorType: err.code, errorMessage: err.message }) });
+        await this.#queue.complete(id, {
+          status: 'failed',
+          error: JSON.stringify({ errorType: err.code, errorMessage: err.message }),
+        });
         return;
       }
-      error = JSON.stringify({ errorType: isNimbusError(err) ? err.code : 'ServiceException', errorMessage: String((err as Error)?.message ?? err) });
+      error = JSON.stringify({
+        errorType: isNimbusError(err) ? err.code : 'ServiceException',
+        errorMessage: String((err as Error)?.message ?? err),
+      });
     }
     if (attempts >= this.#maxAttempts) {
       await this.#queue.complete(id, { status: 'failed', error });

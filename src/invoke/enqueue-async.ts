@@ -22,7 +22,12 @@ export async function enqueueAsync(
   // Lambda answers 404 for an unknown function at accept time, not later.
   await deps.resolver.resolve(req.functionName, req.qualifier);
   const id = randomUUID();
-  await deps.queue.enqueue({ id, functionName: req.functionName, qualifier: req.qualifier ?? '', payload: req.payload });
+  await deps.queue.enqueue({
+    id,
+    functionName: req.functionName,
+    qualifier: req.qualifier ?? '',
+    payload: req.payload,
+  });
   deps.dispatcher.notify();
   return id;
 }

@@ -81,9 +81,9 @@ export class InvokeService {
     const startedAt = Date.now();
     const deadlineMs = startedAt + spec.config.timeout * 1000;
 
-    let cold = false;
+    let cold: boolean;
     let initDurationMs = 0;
-    let logs = '';
+    let logs: string;
     let maxMemoryUsedMB = 0;
     let ok: boolean;
     let payload: Buffer;
@@ -170,12 +170,23 @@ export class InvokeService {
     const now = Date.now();
     const base = { functionName, version: version.version, requestId };
     const lines: LogLine[] = [
-      { ...base, timestamp: startedAt, stream: 'platform', message: `START RequestId: ${requestId} Version: ${version.version}` },
+      {
+        ...base,
+        timestamp: startedAt,
+        stream: 'platform',
+        message: `START RequestId: ${requestId} Version: ${version.version}`,
+      },
     ];
-    for (const message of splitLogText(r.logs)) lines.push({ ...base, timestamp: now, stream: 'stdout', message });
+    for (const message of splitLogText(r.logs))
+      lines.push({ ...base, timestamp: now, stream: 'stdout', message });
     if (r.error && !r.logs.includes(r.error.errorMessage)) {
       // Lambda logs unhandled errors; runners that did not print it get it printed here.
-      lines.push({ ...base, timestamp: now, stream: 'stderr', message: `${new Date(now).toISOString()}\t${requestId}\tERROR\t${JSON.stringify(r.error)}` });
+      lines.push({
+        ...base,
+        timestamp: now,
+        stream: 'stderr',
+        message: `${new Date(now).toISOString()}\t${requestId}\tERROR\t${JSON.stringify(r.error)}`,
+      });
     }
     const duration = r.durationMs.toFixed(2);
     const billed = Math.max(1, Math.ceil(r.durationMs));

@@ -297,7 +297,7 @@ export class WarmPool {
 
   /** After capacity frees up, start instances for waiters that can now run. */
   #serveWaiters(): void {
-    for (let i = 0; i < this.#waiters.length; ) {
+    for (let i = 0; i < this.#waiters.length;) {
       const w = this.#waiters[i]!;
       const warm = this.#takeIdle(w.key);
       if (warm || this.#canStart(w.spec)) {
@@ -336,7 +336,12 @@ export class WarmPool {
   }
 
   #dropIfEmpty(group: Group): void {
-    if (group.idle.length === 0 && group.busy === 0 && group.starting === 0 && this.#groups.get(group.key) === group) {
+    if (
+      group.idle.length === 0 &&
+      group.busy === 0 &&
+      group.starting === 0 &&
+      this.#groups.get(group.key) === group
+    ) {
       this.#groups.delete(group.key);
     }
   }

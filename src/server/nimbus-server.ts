@@ -49,7 +49,8 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
   const { logger } = options;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
 
-  const store = options.storeInstance ?? (await openStore({ url: options.store ?? defaultStoreUrl(options.dataDir) }));
+  const store =
+    options.storeInstance ?? (await openStore({ url: options.store ?? defaultStoreUrl(options.dataDir) }));
   const cleanups: Array<() => Promise<void>> = options.storeInstance ? [] : [() => store.close()];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error(String(err)));
@@ -79,7 +80,8 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       );
     }
 
-    const onError = (err: unknown) => logger.error(`background error: ${(err as Error)?.stack ?? String(err)}`);
+    const onError = (err: unknown) =>
+      logger.error(`background error: ${(err as Error)?.stack ?? String(err)}`);
     const pool = new WarmPool({
       backends,
       memoryBudgetMB: options.memoryBudgetMB,

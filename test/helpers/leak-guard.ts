@@ -20,7 +20,14 @@ export function childPids(): number[] {
   return out;
 }
 
-const WATCHED = new Set(['Timeout', 'TCPServerWrap', 'PipeServerWrap', 'ProcessWrap', 'FSEventWrap', 'StatWatcher']);
+const WATCHED = new Set([
+  'Timeout',
+  'TCPServerWrap',
+  'PipeServerWrap',
+  'ProcessWrap',
+  'FSEventWrap',
+  'StatWatcher',
+]);
 
 function watchedResources(): Map<string, number> {
   const counts = new Map<string, number>();
@@ -38,8 +45,8 @@ export function installLeakGuard(): void {
   const baseline = watchedResources();
   after(async () => {
     const deadline = Date.now() + 3000;
-    let children = childPids();
-    let leaked: string[] = [];
+    let children: number[];
+    let leaked: string[];
     for (;;) {
       children = childPids();
       leaked = [];

@@ -107,7 +107,10 @@ export async function startTestServer(
     fetchV1: (path, init = {}) =>
       fetch(server.url + path, {
         ...init,
-        headers: { authorization: `Bearer ${credentials.token}`, ...(init.headers as Record<string, string>) },
+        headers: {
+          authorization: `Bearer ${credentials.token}`,
+          ...(init.headers as Record<string, string>),
+        },
       }),
     close: async () => {
       lambda.destroy();

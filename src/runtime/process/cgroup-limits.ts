@@ -1,13 +1,14 @@
 // Per-instance memory and pids cgroups (v1 memory+pids hierarchies, or a delegated v2 subtree).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
- * Memory granted on top of the function's `memory` setting. A pre-started runner is moved into
- * its cgroup after start, so its startup pages (≈35 MB RSS for node) stay charged to the parent
- * and only memory touched afterwards counts; the margin covers what the runtime itself allocates
- * later (JIT code, GC slack), so a 128 MB function gets its full 128 MB of data.
+ * Memory granted on top of the function's `memory` setting and of the runner's own anonymous
+ * memory at load time (see {@link CgroupLimitSpec.baselineBytes}): the margin covers what the
+ * runtime itself allocates later (JIT code, GC slack), so a 128 MB function gets its full 128 MB
+ * of data.
  */
 export const RUNNER_MEMORY_OVERHEAD_MB = 32;
 
@@ -22,14 +23,27 @@ export const RUNNER_TASK_OVERHEAD = 16;
 export interface CgroupLimitSpec {
   readonly memoryMB: number;
   readonly maxProcesses: number;
+  /**
+   * Anonymous memory the generic runner already has charged here (node ≈20–30 MB after start),
+   * added to the limit. Runners start inside their cgroup, so their startup memory counts; this
+   * keeps the function's share the same as when runners were moved in after start. Only anon
+   * memory: page cache charged at start is reclaimable, so adding it would raise the limit.
+   */
+  readonly baselineBytes?: number;
 }
 
 /** One instance's cgroup(s). */
 export interface InstanceCgroup {
   /** Set the memory and pids limits (cheap: two writes). */
   setLimits(limits: CgroupLimitSpec): void;
-  /** Move processes in (all threads of each). Throws if a write fails. */
-  addProcesses(pids: readonly number[]): void;
+  /**
+   * Move one process in (all its threads), on the libuv thread pool: the first write to any
+   * cgroup.procs after a quiet spell waits for an RCU grace period (below), and that wait must
+   * not block the event loop. Rejects if a write fails.
+   */
+  adopt(pid: number): Promise<void>;
+  /** Anonymous memory charged to this cgroup, in bytes (0 if unknown). */
+  anonBytes(): number;
   /** Whether the kernel OOM killer fired inside this cgroup. */
   oomKilled(): boolean;
   /** Pids currently inside (the memory hierarchy, or the only one). */
@@ -45,9 +59,13 @@ export interface CgroupManager {
   readonly version: 1 | 2;
   /**
    * Create an instance cgroup, without limits until {@link InstanceCgroup.setLimits}. Moving a
-   * process into a v1 memory cgroup was measured at 10–50 ms here (the kernel synchronises the
-   * thread-group lock), so pre-started runners are created and moved in the background and the
-   * cold-start path only writes the limits (≈0.1 ms).
+   * process in costs 5–20 ms of wall time here, and that cost is not the process's memory: a
+   * fresh `sleep` costs as much as an idle node (measured: 1.6–18 ms vs 5–21 ms, p50 ≈10 ms),
+   * and the same cost moves to whichever hierarchy is written first (memory or pids) while the
+   * second write right after takes 0.06 ms. It is the cgroup thread-group rwsem switching to its
+   * writer mode, which waits for an RCU grace period unless a writer was there moments ago.
+   * So processes are never moved on a cold-start path: runners start inside their cgroup from a
+   * parked launcher (launcher-pool.ts) that was moved in beforehand, in the background.
    */
   create(id: string): InstanceCgroup;
   /** Remove the parent directories (after every instance cgroup was removed). */
@@ -162,18 +180,21 @@ class V1Cgroup implements InstanceCgroup {
     this.#pids = pids;
   }
   setLimits(limits: CgroupLimitSpec): void {
-    const bytes = String((limits.memoryMB + RUNNER_MEMORY_OVERHEAD_MB) * 1024 * 1024);
+    const bytes = String(limitBytes(limits));
     writeFileSync(join(this.#mem, 'memory.limit_in_bytes'), bytes);
     // With swap, memsw must match or the instance would swap instead of hitting the limit.
     tryWrite(join(this.#mem, 'memory.memsw.limit_in_bytes'), bytes);
     writeFileSync(join(this.#pids, 'pids.max'), String(limits.maxProcesses + RUNNER_TASK_OVERHEAD));
   }
-  addProcesses(pids: readonly number[]): void {
-    // cgroup.procs moves every thread of the process; one write per pid per hierarchy (≈10 µs each).
-    for (const pid of pids) {
-      writeFileSync(join(this.#mem, 'cgroup.procs'), String(pid));
-      writeFileSync(join(this.#pids, 'cgroup.procs'), String(pid));
-    }
+  async adopt(pid: number): Promise<void> {
+    // cgroup.procs moves every thread of the process. The first write pays the grace period,
+    // the second is then ≈0.1 ms.
+    await writeFile(join(this.#mem, 'cgroup.procs'), String(pid));
+    await writeFile(join(this.#pids, 'cgroup.procs'), String(pid));
+  }
+  anonBytes(): number {
+    // v1 `rss` is anonymous memory (plus swap cache); `rss_huge` is included in it.
+    return counter(join(this.#mem, 'memory.stat'), 'rss');
   }
   oomKilled(): boolean {
     return counter(join(this.#mem, 'memory.oom_control'), 'oom_kill') > 0;
@@ -195,15 +216,15 @@ class V2Cgroup implements InstanceCgroup {
     this.#dir = dir;
   }
   setLimits(limits: CgroupLimitSpec): void {
-    writeFileSync(
-      join(this.#dir, 'memory.max'),
-      String((limits.memoryMB + RUNNER_MEMORY_OVERHEAD_MB) * 1024 * 1024),
-    );
+    writeFileSync(join(this.#dir, 'memory.max'), String(limitBytes(limits)));
     tryWrite(join(this.#dir, 'memory.swap.max'), '0');
     writeFileSync(join(this.#dir, 'pids.max'), String(limits.maxProcesses + RUNNER_TASK_OVERHEAD));
   }
-  addProcesses(pids: readonly number[]): void {
-    for (const pid of pids) writeFileSync(join(this.#dir, 'cgroup.procs'), String(pid));
+  async adopt(pid: number): Promise<void> {
+    await writeFile(join(this.#dir, 'cgroup.procs'), String(pid));
+  }
+  anonBytes(): number {
+    return counter(join(this.#dir, 'memory.stat'), 'anon');
   }
   oomKilled(): boolean {
     return counter(join(this.#dir, 'memory.events'), 'oom_kill') > 0;
@@ -218,6 +239,18 @@ class V2Cgroup implements InstanceCgroup {
     await removeWhenEmpty([this.#dir], () => this.killAll());
   }
 }
+
+/**
+ * The memory limit in bytes. The baseline is capped so that a runner that somehow grew large
+ * before its function was loaded cannot lift the limit without bound.
+ */
+function limitBytes(limits: CgroupLimitSpec): number {
+  const baseline = Math.min(Math.max(0, limits.baselineBytes ?? 0), MAX_BASELINE_BYTES);
+  return (limits.memoryMB + RUNNER_MEMORY_OVERHEAD_MB) * 1024 * 1024 + baseline;
+}
+
+/** Cap on {@link CgroupLimitSpec.baselineBytes}: ≈2× an idle node runner's anonymous memory. */
+const MAX_BASELINE_BYTES = 64 * 1024 * 1024;
 
 /** Remove `nimbus-<pid>` cgroups left behind by servers that died without closing (best effort). */
 function sweepStale(dir: string): void {

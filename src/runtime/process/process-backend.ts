@@ -21,6 +21,8 @@ import {
 } from './bwrap-sandbox.js';
 import { detectCgroups, RUNNER_MEMORY_OVERHEAD_MB } from './cgroup-limits.js';
 import type { CgroupManager } from './cgroup-limits.js';
+import { discardLauncher, LauncherPool } from './launcher-pool.js';
+import type { Launcher } from './launcher-pool.js';
 import { ProcessInstance } from './process-instance.js';
 import { RUNNER_COMMANDS, takesHeapFlag } from './runner-commands.js';
 import { RunnerProcess } from './runner-process.js';
@@ -28,6 +30,9 @@ import { createSlot, populateSlot, removeSlot } from './slot-dir.js';
 
 /** Where the runner scripts live on the host (next to this file's parent in src/ and dist/). */
 export const RUNNERS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../runners');
+
+/** Launchers kept parked in fresh cgroups (with cgroups only): one covers a cold start. */
+const PARKED_LAUNCHERS = 1;
 
 /** Pre-started runners kept idle per runtime by default. */
 export const DEFAULT_PREWARM: Readonly<Record<RuntimeName, number>> = { nodejs: 2, python: 1, provided: 1 };
@@ -64,6 +69,8 @@ export class ProcessBackend implements RuntimeBackend {
   readonly #options: ProcessBackendOptions;
   readonly #bwrap: { path: string; runAsNobody: boolean } | undefined;
   readonly #cgroups: CgroupManager | null;
+  /** With cgroups: shells parked inside fresh cgroups, in which runners are started. */
+  readonly #launchers: LauncherPool | undefined;
   readonly #prlimit: string | undefined;
   readonly #slotsDir: string;
   readonly #prewarm: Record<RuntimeName, number>;
@@ -91,6 +98,17 @@ export class ProcessBackend implements RuntimeBackend {
     this.#prlimit = findExecutable('prlimit', ['/usr/bin', '/bin', '/usr/sbin', '/sbin']);
     this.#slotsDir = join(options.workDir, 'slots');
     this.#prewarm = { ...DEFAULT_PREWARM, ...options.prewarm };
+    this.#launchers = cgroups
+      ? new LauncherPool(
+          cgroups,
+          {
+            uid: bwrap?.runAsNobody ? SANDBOX_UID : undefined,
+            env: runnerEnv(bwrap !== undefined),
+            cwd: options.workDir,
+          },
+          PARKED_LAUNCHERS,
+        )
+      : undefined;
   }
 
   /**
@@ -122,6 +140,7 @@ export class ProcessBackend implements RuntimeBackend {
       );
     }
     const backend = new ProcessBackend(options, bwrap, cgroups);
+    backend.#launchers?.topUp();
     for (const runtime of Object.keys(backend.#prewarm) as RuntimeName[]) {
       if (!backend.supports(runtime) || (backend.#prewarm[runtime] ?? 0) <= 0) continue;
       const key = backend.#key(runtime, FUNCTION_DEFAULTS);
@@ -159,20 +178,27 @@ export class ProcessBackend implements RuntimeBackend {
     const key = this.#key(runtime, spec.config);
     let runner = this.#takeIdle(key);
     try {
+      let slotFilled = false;
       if (runner === undefined) {
-        runner = await this.#startRunner(runtime, spec.config);
-        this.#prepare(runner);
+        // Empty pool: no warm-up (it would run between `ready` and `load`, measured +5–10 ms
+        // here; it only pays off off the critical path, in pre-started runners), and the code
+        // is linked into the slot while the runner boots.
+        runner = await this.#startRunner(runtime, spec.config, { warmUp: false, codeDir: spec.codeDir });
+        slotFilled = true;
         if (this.#closed) {
           await this.#discard(runner);
           throw new Error('process backend is closed');
         }
       }
       this.#broken.delete(key);
-      return await this.#load(spec, runner);
+      return await this.#load(spec, runner, slotFilled);
     } finally {
-      // After the load, so the refill's fork/exec (≈2 ms on this thread) and node start (≈30 ms
-      // of CPU) do not slow this cold start.
-      setImmediate(() => this.#refill(key));
+      // After the load, so the refills' fork/exec (≈2 ms on this thread each) and node start
+      // (≈30 ms of CPU) do not slow this cold start.
+      setImmediate(() => {
+        this.#launchers?.topUp();
+        this.#refill(key);
+      });
     }
   }
 
@@ -186,6 +212,7 @@ export class ProcessBackend implements RuntimeBackend {
       await Promise.all(runners.map((r) => this.#discard(r)));
       while (this.#startingTotal() > 0) await new Promise((r) => setTimeout(r, 10));
       await Promise.all([...this.#allRunners].map((r) => this.#discard(r)));
+      await this.#launchers?.close();
       await rm(this.#slotsDir, { recursive: true, force: true });
       this.#cgroups?.close();
     })();
@@ -231,10 +258,9 @@ export class ProcessBackend implements RuntimeBackend {
     const have = (this.#idle.get(key)?.length ?? 0) + (this.#starting.get(key) ?? 0);
     for (let i = have; i < target && !this.#closed && !this.#broken.has(key); i++) {
       this.#starting.set(key, (this.#starting.get(key) ?? 0) + 1);
-      this.#startRunner(runtime, FUNCTION_DEFAULTS)
+      this.#startRunner(runtime, FUNCTION_DEFAULTS, { warmUp: true })
         .then((runner) => {
           if (this.#closed) return this.#discard(runner);
-          this.#prepare(runner);
           runner.handlers = {
             onFrame() {},
             onOutput: (text) => this.#options.logger?.info(`[runner ${runner.id}] ${text.trimEnd()}`),
@@ -266,33 +292,47 @@ export class ProcessBackend implements RuntimeBackend {
     return join(this.#slotsDir, id);
   }
 
-  async #startRunner(runtime: RuntimeName, shape: RunnerShape): Promise<RunnerProcess> {
+  /**
+   * Start a generic runner and wait for `ready`. With cgroups it starts in a parked launcher,
+   * so it is inside its own cgroup from birth. With `codeDir`, the slot is filled while the
+   * runner boots (hard links: ≈10 µs a file, but a large node_modules is thousands).
+   */
+  async #startRunner(
+    runtime: RuntimeName,
+    shape: RunnerShape,
+    opts: { readonly warmUp: boolean; readonly codeDir?: string },
+  ): Promise<RunnerProcess> {
     const id = `${runtime}-${process.pid}-${++nextRunnerId}`;
     const slotDir = this.#slotDir(id);
     const runnersDir = this.#bwrap ? SANDBOX_RUNTIME_DIR : RUNNERS_DIR;
     const heapMB = !this.#cgroups && takesHeapFlag(runtime) ? shape.memory : undefined;
-    const command = RUNNER_COMMANDS[runtime](heapMB === undefined ? { runnersDir } : { runnersDir, heapMB });
-    const env = {
-      PATH: this.#bwrap ? SANDBOX_PATH : '/usr/local/bin:/usr/bin:/bin',
-      TZ: 'UTC',
-      LANG: 'C.UTF-8',
+    const command = RUNNER_COMMANDS[runtime]({
+      runnersDir,
+      warmUp: opts.warmUp,
+      ...(heapMB === undefined ? {} : { heapMB }),
+    });
+    const env = runnerEnv(this.#bwrap !== undefined);
+    const bwrap = this.#bwrap && {
+      path: this.#bwrap.path,
+      args: bwrapArgs({
+        slotDir,
+        runnersDir: RUNNERS_DIR,
+        tmpSizeMB: shape.tmpSize,
+        network: shape.network,
+        env,
+        extraBinaries: binariesOutsideUsr([command.executable]),
+      }),
     };
-    let bwrap: { path: string; args: string[] } | undefined;
-    if (this.#bwrap) {
-      await createSlot(slotDir);
-      bwrap = {
-        path: this.#bwrap.path,
-        args: bwrapArgs({
-          slotDir,
-          runnersDir: RUNNERS_DIR,
-          tmpSizeMB: shape.tmpSize,
-          network: shape.network,
-          env,
-          extraBinaries: binariesOutsideUsr([command.executable]),
-        }),
-      };
-    }
+    const codeDir = opts.codeDir;
+    const slot = this.#bwrap
+      ? createSlot(slotDir).then(() => (codeDir === undefined ? undefined : populateSlot(codeDir, slotDir)))
+      : Promise.resolve();
+    const [launched, slotted] = await Promise.allSettled([this.#launchers?.take(), slot]);
+    let launcher: Launcher | undefined;
     try {
+      if (launched.status === 'rejected') throw launched.reason;
+      launcher = launched.value;
+      if (slotted.status === 'rejected') throw slotted.reason;
       const runner = await RunnerProcess.start({
         id,
         command,
@@ -301,24 +341,17 @@ export class ProcessBackend implements RuntimeBackend {
         env,
         cwd: this.#options.workDir,
         prlimit: this.#prlimit ? { path: this.#prlimit, nofile: shape.maxOpenFiles } : undefined,
+        launcher: launcher && { child: launcher.child, nofile: shape.maxOpenFiles },
       });
+      runner.cgroup = launcher?.cgroup;
       this.#allRunners.add(runner);
       return runner;
     } catch (err) {
+      // RunnerProcess.start killed the process on failure; this also removes the cgroup.
+      if (launcher) await discardLauncher(launcher);
       await removeSlot(slotDir);
       throw err;
     }
-  }
-
-  /**
-   * Move a fresh runner into its own (not yet limited) cgroup. Done before the runner is handed
-   * to a function, and for pre-started runners in the background: the move is the slow part.
-   */
-  #prepare(runner: RunnerProcess): void {
-    if (!this.#cgroups || runner.cgroup) return;
-    const cgroup = this.#cgroups.create(runner.id);
-    runner.cgroup = cgroup;
-    cgroup.addProcesses(runner.treePids());
   }
 
   async #discard(runner: RunnerProcess): Promise<void> {
@@ -330,8 +363,8 @@ export class ProcessBackend implements RuntimeBackend {
     await removeSlot(this.#slotDir(runner.id));
   }
 
-  /** Give `runner` its function: slot files, cgroup, rlimits, then the `load` message. */
-  async #load(spec: InstanceSpec, runner: RunnerProcess): Promise<ProcessInstance> {
+  /** Give `runner` its function: slot files (unless `slotFilled`), cgroup limits, then `load`. */
+  async #load(spec: InstanceSpec, runner: RunnerProcess, slotFilled: boolean): Promise<ProcessInstance> {
     const c = spec.config;
     const slotDir = this.#slotDir(runner.id);
     const instance: ProcessInstance = new ProcessInstance(spec, runner, {
@@ -346,8 +379,10 @@ export class ProcessBackend implements RuntimeBackend {
     this.#instances.add(instance);
     try {
       // Limits before any user code runs: the runner has only its generic code loaded so far.
-      runner.cgroup?.setLimits({ memoryMB: c.memory, maxProcesses: c.maxProcesses });
-      if (this.#bwrap) await populateSlot(spec.codeDir, slotDir);
+      // It started inside its cgroup, so what it holds now is the runner's, not the function's.
+      const cgroup = runner.cgroup;
+      cgroup?.setLimits({ memoryMB: c.memory, maxProcesses: c.maxProcesses, baselineBytes: cgroup.anonBytes() });
+      if (this.#bwrap && !slotFilled) await populateSlot(spec.codeDir, slotDir);
       const taskRoot = this.#bwrap ? SANDBOX_TASK_ROOT : spec.codeDir;
       const logStreamName = newLogStreamName(spec.version);
       await instance.load({
@@ -374,4 +409,9 @@ export class ProcessBackend implements RuntimeBackend {
     }
     return instance;
   }
+}
+
+/** The environment runners (and launchers) start with; bwrap passes it on with --setenv. */
+function runnerEnv(sandboxed: boolean): Record<string, string> {
+  return { PATH: sandboxed ? SANDBOX_PATH : '/usr/local/bin:/usr/bin:/bin', TZ: 'UTC', LANG: 'C.UTF-8' };
 }

@@ -15,6 +15,12 @@ export interface RunnerCommandContext {
   readonly runnersDir: string;
   /** V8 old-space limit in MB, when known at start (only without cgroups, see process-backend). */
   readonly heapMB?: number;
+  /**
+   * Whether the runner should warm itself up while idle (node only: one throw-away load and
+   * invoke). Worth it for pre-started runners, where it is off the critical path; an on-demand
+   * runner gets its `load` right after `ready` and would wait for the warm-up first.
+   */
+  readonly warmUp?: boolean;
 }
 
 /**
@@ -38,13 +44,14 @@ export const NODE_RUNNER_FLAGS: readonly string[] = [
 /** Directories searched for interpreters: those visible inside the sandbox (not e.g. pyenv shims). */
 const INTERPRETER_DIRS = ['/usr/local/bin', '/usr/bin', '/bin'];
 
-function nodeCommand(script: string): (ctx: RunnerCommandContext) => RunnerCommand {
+function nodeCommand(script: string, warms: boolean): (ctx: RunnerCommandContext) => RunnerCommand {
   return (ctx) => ({
     executable: process.execPath,
     args: [
       ...NODE_RUNNER_FLAGS,
       ...(ctx.heapMB === undefined ? [] : [`--max-old-space-size=${ctx.heapMB}`]),
       `${ctx.runnersDir}/${script}`,
+      ...(warms && ctx.warmUp === true ? ['--warm-up'] : []),
     ],
   });
 }
@@ -54,12 +61,12 @@ function nodeCommand(script: string): (ctx: RunnerCommandContext) => RunnerComma
  * language is one row here plus its runner script in src/runtime/runners/.
  */
 export const RUNNER_COMMANDS: Readonly<Record<RuntimeName, (ctx: RunnerCommandContext) => RunnerCommand>> = {
-  nodejs: nodeCommand('node-runner.mjs'),
+  nodejs: nodeCommand('node-runner.mjs', true),
   python: (ctx) => ({
     executable: findExecutable('python3', INTERPRETER_DIRS) ?? 'python3',
     args: ['-u', `${ctx.runnersDir}/python-runner.py`],
   }),
-  provided: nodeCommand('provided-runner.mjs'),
+  provided: nodeCommand('provided-runner.mjs', false),
 };
 
 /** Whether a runtime's runner takes the V8 heap flag (only node-based runners do). */

@@ -7,7 +7,6 @@ import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder } from '../frame-protocol.js';
 import type { Frame, HostMessage } from '../frame-protocol.js';
 import type { InstanceCgroup } from './cgroup-limits.js';
-import { processTree } from './rss-watchdog.js';
 import type { RunnerCommand } from './runner-commands.js';
 
 /** Callbacks a runner reports to; the pool sets idle ones, an instance replaces them. */
@@ -32,6 +31,12 @@ export interface RunnerStartOptions {
   readonly cwd: string;
   /** `prlimit` path and the RLIMIT_NOFILE to start with, if prlimit is available. */
   readonly prlimit?: { readonly path: string; readonly nofile: number } | undefined;
+  /**
+   * A parked launcher ({@link spawnLauncher}) to run the command in instead of spawning: it was
+   * spawned with the same `uid`, `env` and `cwd`. RLIMIT_NOFILE is then set by its shell
+   * (`ulimit -n`, soft and hard like prlimit), so `prlimit` is not used.
+   */
+  readonly launcher?: { readonly child: ChildProcess; readonly nofile: number } | undefined;
   /** Milliseconds to wait for `ready`. @default 10000 */
   readonly readyTimeoutMs?: number;
 }
@@ -67,6 +72,39 @@ function stdioScrub(): (number | 'ignore')[] {
   return scrubStdio;
 }
 
+/** The stdio of every runner: fd 3 is the frame channel, leaked fds are overwritten. */
+function runnerStdio(stdin: 'ignore' | 'pipe'): ('ignore' | 'pipe' | number)[] {
+  return [stdin, 'pipe', 'pipe', 'pipe', ...stdioScrub()];
+}
+
+/**
+ * What a parked launcher runs: read the command from stdin up to EOF, then `eval` it (it ends in
+ * `exec`, so the runner keeps the launcher's pid, process group, stdio and cgroup). Builtins
+ * only; a launcher is ≈1 MB RSS while parked. EOF without a command (the host died or closed it)
+ * evaluates nothing and exits.
+ */
+const LAUNCHER_SCRIPT = 'c=; while IFS= read -r l; do c="$c$l\n"; done; eval "$c"';
+
+/** Quote one argument for sh. */
+function shellQuote(arg: string): string {
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Spawn a launcher: `sh` waiting on stdin for the runner command, with a runner's stdio, uid,
+ * env and cwd. The caller moves it into the runner's cgroup before handing it to
+ * {@link RunnerProcess.start}, so bwrap and the runner are born inside the cgroup.
+ */
+export function spawnLauncher(options: Pick<RunnerStartOptions, 'uid' | 'env' | 'cwd'>): ChildProcess {
+  return spawn('/bin/sh', ['-c', LAUNCHER_SCRIPT], {
+    stdio: runnerStdio('pipe'),
+    env: options.env,
+    cwd: options.cwd,
+    detached: true,
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+  });
+}
+
 /** A started generic runner. */
 export class RunnerProcess {
   readonly id: string;
@@ -82,12 +120,9 @@ export class RunnerProcess {
   #decoder = new FrameDecoder();
   #exited = false;
   #closed: Promise<void>;
-  #tree: number[] | undefined;
-  readonly #sandboxed: boolean;
 
-  private constructor(id: string, child: ChildProcess, nofile: number | undefined, sandboxed: boolean) {
+  private constructor(id: string, child: ChildProcess, nofile: number | undefined) {
     this.id = id;
-    this.#sandboxed = sandboxed;
     this.child = child;
     this.pid = child.pid as number;
     this.nofile = nofile;
@@ -129,19 +164,34 @@ export class RunnerProcess {
     const { command } = options;
     let argv: string[] = [command.executable, ...command.args];
     if (options.bwrap) argv = [options.bwrap.path, ...options.bwrap.args, '--', ...argv];
-    if (options.prlimit) {
-      const n = options.prlimit.nofile;
-      argv = [options.prlimit.path, `--nofile=${n}:${n}`, '--', ...argv];
+    let child: ChildProcess;
+    let nofile: number | undefined;
+    if (options.launcher) {
+      child = options.launcher.child;
+      nofile = options.launcher.nofile;
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return Promise.reject(new Error(`runner ${options.id}: its launcher exited while parked`));
+      }
+      // `ulimit -n N` sets soft and hard like `prlimit --nofile=N:N`, one exec fewer.
+      const script = `ulimit -n ${nofile} || exit 126\nexec ${argv.map(shellQuote).join(' ')} </dev/null\n`;
+      child.stdin?.on('error', () => {}); // EPIPE if it died meanwhile: the exit reports it.
+      child.stdin?.end(script);
+    } else {
+      if (options.prlimit) {
+        const n = options.prlimit.nofile;
+        argv = [options.prlimit.path, `--nofile=${n}:${n}`, '--', ...argv];
+      }
+      nofile = options.prlimit?.nofile;
+      child = spawn(argv[0] as string, argv.slice(1), {
+        stdio: runnerStdio('ignore'),
+        env: options.env,
+        cwd: options.cwd,
+        // Own process group: one kill(-pid) reaches bwrap and everything it started.
+        detached: true,
+        ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+      });
     }
-    const child = spawn(argv[0] as string, argv.slice(1), {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...stdioScrub()],
-      env: options.env,
-      cwd: options.cwd,
-      // Own process group: one kill(-pid) reaches bwrap and everything it started.
-      detached: true,
-      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
-    });
-    const runner = new RunnerProcess(options.id, child, options.prlimit?.nofile, options.bwrap !== undefined);
+    const runner = new RunnerProcess(options.id, child, nofile);
     return new Promise((resolve, reject) => {
       let output = '';
       const timer = setTimeout(() => {
@@ -184,16 +234,6 @@ export class RunnerProcess {
   /** Resolves when the process exited and its pipes are drained. */
   get closed(): Promise<void> {
     return this.#closed;
-  }
-
-  /**
-   * Host pids of the process tree (bwrap, bwrap's pid 1, the runner), discovered once: a
-   * generic runner does not fork before its function is loaded.
-   */
-  treePids(): number[] {
-    // Sandboxed: bwrap, bwrap's pid 1, the runner; unsandboxed: the runner alone.
-    if (this.#tree === undefined) this.#tree = processTree(this.pid, this.#sandboxed ? 3 : 1);
-    return this.#tree;
   }
 
   send(header: HostMessage, body?: Buffer): void {
