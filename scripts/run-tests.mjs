@@ -29,7 +29,17 @@ if (files.length === 0) {
 }
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${process.env.NIMBUS_TEST_CONCURRENCY ?? '2'}`, ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${process.env.NIMBUS_TEST_CONCURRENCY ?? '2'}`,
+    // A hung test fails after 2 minutes instead of hanging CI; a file whose leaked handle would
+    // keep it alive is ended (the leak guard has already failed it).
+    '--test-timeout=120000',
+    '--test-force-exit',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
