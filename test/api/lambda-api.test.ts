@@ -71,24 +71,35 @@ forEachStore((storeName, open) => {
     });
 
     test('the thread tier answers the same through the SDK', async () => {
-      const res = await t.lambda.send(new InvokeCommand({ FunctionName: 'api-thread', Payload: Buffer.from('{"t":1}') }));
+      const res = await t.lambda.send(
+        new InvokeCommand({ FunctionName: 'api-thread', Payload: Buffer.from('{"t":1}') }),
+      );
       assert.deepEqual(decode(res.Payload).event, { t: 1 });
     });
 
     test('LogType Tail returns the last 4 KB of the log with START/END/REPORT lines', async () => {
       const res = await t.lambda.send(
-        new InvokeCommand({ FunctionName: 'api-echo', Payload: Buffer.from('{"hello":"log"}'), LogType: 'Tail' }),
+        new InvokeCommand({
+          FunctionName: 'api-echo',
+          Payload: Buffer.from('{"hello":"log"}'),
+          LogType: 'Tail',
+        }),
       );
       const log = Buffer.from(res.LogResult ?? '', 'base64').toString();
       const requestId = decode(res.Payload).requestId;
       assert.match(log, new RegExp(`START RequestId: ${requestId} Version: \\$LATEST`));
       assert.match(log, /echo called \{"hello":"log"\}/);
       assert.match(log, new RegExp(`END RequestId: ${requestId}`));
-      assert.match(log, /REPORT RequestId: .*\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB/);
+      assert.match(
+        log,
+        /REPORT RequestId: .*\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB/,
+      );
     });
 
     test('a function error is Unhandled with the Lambda error shape', async () => {
-      const res = await t.lambda.send(new InvokeCommand({ FunctionName: 'api-fail', Payload: Buffer.from('{}') }));
+      const res = await t.lambda.send(
+        new InvokeCommand({ FunctionName: 'api-fail', Payload: Buffer.from('{}') }),
+      );
       assert.equal(res.StatusCode, 200);
       assert.equal(res.FunctionError, 'Unhandled');
       const err = decode(res.Payload);
@@ -99,7 +110,11 @@ forEachStore((storeName, open) => {
 
     test('Event invocations are accepted with 202 and run', async () => {
       const res = await t.lambda.send(
-        new InvokeCommand({ FunctionName: 'api-echo', InvocationType: 'Event', Payload: Buffer.from('{"async":true}') }),
+        new InvokeCommand({
+          FunctionName: 'api-echo',
+          InvocationType: 'Event',
+          Payload: Buffer.from('{"async":true}'),
+        }),
       );
       assert.equal(res.StatusCode, 202);
       const id = res.$metadata.requestId!;
@@ -113,7 +128,9 @@ forEachStore((storeName, open) => {
     });
 
     test('DryRun answers 204 without running', async () => {
-      const res = await t.lambda.send(new InvokeCommand({ FunctionName: 'api-echo', InvocationType: 'DryRun' }));
+      const res = await t.lambda.send(
+        new InvokeCommand({ FunctionName: 'api-echo', InvocationType: 'DryRun' }),
+      );
       assert.equal(res.StatusCode, 204);
     });
 
@@ -156,12 +173,16 @@ forEachStore((storeName, open) => {
 
     test('response over 6 MB → RequestEntityTooLargeException (413)', async () => {
       await assert.rejects(
-        t.lambda.send(new InvokeCommand({ FunctionName: 'api-big', Payload: Buffer.from('{"size":6300000}') })),
+        t.lambda.send(
+          new InvokeCommand({ FunctionName: 'api-big', Payload: Buffer.from('{"size":6300000}') }),
+        ),
         (err: { name?: string; $metadata?: { httpStatusCode?: number } }) =>
           err.name === 'RequestEntityTooLargeException' && err.$metadata?.httpStatusCode === 413,
       );
       // The function and server carry on.
-      const ok = await t.lambda.send(new InvokeCommand({ FunctionName: 'api-big', Payload: Buffer.from('{"size":10}') }));
+      const ok = await t.lambda.send(
+        new InvokeCommand({ FunctionName: 'api-big', Payload: Buffer.from('{"size":10}') }),
+      );
       assert.equal(decode(ok.Payload), 'x'.repeat(10));
     });
 
@@ -171,10 +192,12 @@ forEachStore((storeName, open) => {
       assert.equal(fn.Configuration?.Runtime, 'nodejs20.x');
       assert.equal(fn.Configuration?.MemorySize, 128);
       const list = await t.lambda.send(new ListFunctionsCommand({}));
-      assert.deepEqual(
-        list.Functions?.map((f) => f.FunctionName).sort(),
-        ['api-big', 'api-echo', 'api-fail', 'api-thread'],
-      );
+      assert.deepEqual(list.Functions?.map((f) => f.FunctionName).sort(), [
+        'api-big',
+        'api-echo',
+        'api-fail',
+        'api-thread',
+      ]);
     });
 
     test('a wrong secret is refused with InvalidSignatureException; no credentials with 403', async () => {
@@ -192,7 +215,10 @@ forEachStore((storeName, open) => {
       } finally {
         bad.destroy();
       }
-      const anon = await fetch(`${t.url}/2015-03-31/functions/api-echo/invocations`, { method: 'POST', body: '{}' });
+      const anon = await fetch(`${t.url}/2015-03-31/functions/api-echo/invocations`, {
+        method: 'POST',
+        body: '{}',
+      });
       assert.equal(anon.status, 403);
       assert.equal(anon.headers.get('x-amzn-errortype'), 'MissingAuthenticationTokenException');
     });

@@ -26,7 +26,11 @@ exports.handler = async (event, context) => {
 `,
 });
 
-async function invoke(t: TestServer, fn: string, qualifier?: string): Promise<{ message: string; version: string }> {
+async function invoke(
+  t: TestServer,
+  fn: string,
+  qualifier?: string,
+): Promise<{ message: string; version: string }> {
   const res = await t.client.invoke(fn, { payload: '{}', ...(qualifier ? { qualifier } : {}) });
   assert.equal(res.kind, 'sync');
   if (res.kind !== 'sync') throw new Error('unreachable');
@@ -57,19 +61,35 @@ forEachStore((storeName, open) => {
 
       await t.client.putAlias('v1-hello', 'live', { version: '1', description: '' });
       assert.equal((await invoke(t, 'v1-hello', 'live')).message, 'one');
-      await t.client.putAlias('v1-hello', 'live', { version: '1', additionalVersion: { version: '2', weight: 0.5 }, description: '' });
+      await t.client.putAlias('v1-hello', 'live', {
+        version: '1',
+        additionalVersion: { version: '2', weight: 0.5 },
+        description: '',
+      });
       const seen = new Set<string>();
       for (let i = 0; i < 40; i++) seen.add((await invoke(t, 'v1-hello', 'live')).version);
       assert.deepEqual([...seen].sort(), ['1', '2'], 'a 50/50 alias routes to both versions');
       const aliases = await t.client.listAliases('v1-hello');
-      assert.deepEqual(aliases.map((a) => a.name), ['live']);
+      assert.deepEqual(
+        aliases.map((a) => a.name),
+        ['live'],
+      );
     });
 
     test('an invalid deploy is refused and the previous version keeps serving', async () => {
       await t.deployFiles(app('good'));
       const res = await t.fetchV1('/v1/apps/v1/deploy', {
         method: 'POST',
-        body: JSON.stringify({ functions: [{ name: 'hello', codeSha256: 'a'.repeat(64), codeSize: 1, config: { runtime: 'nodejs', handler: 'x.y' } }] }),
+        body: JSON.stringify({
+          functions: [
+            {
+              name: 'hello',
+              codeSha256: 'a'.repeat(64),
+              codeSize: 1,
+              config: { runtime: 'nodejs', handler: 'x.y' },
+            },
+          ],
+        }),
       });
       assert.equal(res.status, 400);
       const body = (await res.json()) as { code: string; message: string };
@@ -77,7 +97,10 @@ forEachStore((storeName, open) => {
       assert.match(body.message, /was not uploaded/);
       assert.equal((await invoke(t, 'v1-hello')).message, 'good');
 
-      const bad = await t.fetchV1('/v1/apps/v1/deploy', { method: 'POST', body: '{"functions": [{"name": "hello"}]}' });
+      const bad = await t.fetchV1('/v1/apps/v1/deploy', {
+        method: 'POST',
+        body: '{"functions": [{"name": "hello"}]}',
+      });
       assert.equal(bad.status, 400);
       assert.match(((await bad.json()) as { message: string }).message, /codeSha256/);
       assert.equal((await invoke(t, 'v1-hello')).message, 'good');
@@ -89,10 +112,15 @@ forEachStore((storeName, open) => {
       assert.equal(res.kind, 'sync');
       const requestId = res.requestId!;
       const r = await t.fetchV1(`/v1/functions/v1-hello/logs?since=${Date.now() - 60_000}`);
-      const { lines } = (await r.json()) as { lines: Array<{ requestId: string; message: string; stream: string }> };
+      const { lines } = (await r.json()) as {
+        lines: Array<{ requestId: string; message: string; stream: string }>;
+      };
       const mine = lines.filter((l) => l.requestId === requestId).map((l) => l.message);
       assert.match(mine[0]!, /^START RequestId: /);
-      assert.ok(mine.some((m) => m.includes(`log line for ${requestId}`)), mine.join('\n'));
+      assert.ok(
+        mine.some((m) => m.includes(`log line for ${requestId}`)),
+        mine.join('\n'),
+      );
       assert.match(mine.at(-2)!, /^END RequestId: /);
       assert.match(mine.at(-1)!, /^REPORT RequestId: .*Duration/);
     });
@@ -102,7 +130,10 @@ forEachStore((storeName, open) => {
       const res = await t.client.invoke('v1-hello', { payload: '{}', async: true });
       assert.equal(res.kind, 'async');
       if (res.kind !== 'async') return;
-      let inv: { status: string; result?: { message: string }; attempts: number } = { status: '', attempts: 0 };
+      let inv: { status: string; result?: { message: string }; attempts: number } = {
+        status: '',
+        attempts: 0,
+      };
       for (let i = 0; i < 100 && inv.status !== 'succeeded'; i++) {
         inv = (await (await t.fetchV1(`/v1/invocations/${res.invocationId}`)).json()) as typeof inv;
         if (inv.status !== 'succeeded') await new Promise((r) => setTimeout(r, 50));

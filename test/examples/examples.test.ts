@@ -17,7 +17,9 @@ before(async () => {
 after(() => t.close());
 
 async function invoke(fn: string, event: unknown): Promise<Record<string, unknown>> {
-  const res = await t.lambda.send(new InvokeCommand({ FunctionName: fn, Payload: Buffer.from(JSON.stringify(event)), LogType: 'Tail' }));
+  const res = await t.lambda.send(
+    new InvokeCommand({ FunctionName: fn, Payload: Buffer.from(JSON.stringify(event)), LogType: 'Tail' }),
+  );
   assert.equal(res.FunctionError, undefined, Buffer.from(res.Payload ?? []).toString());
   return JSON.parse(Buffer.from(res.Payload ?? []).toString()) as Record<string, unknown>;
 }

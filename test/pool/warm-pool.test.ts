@@ -23,7 +23,11 @@ export const handler = async (event) => {
 
 const thread = new ThreadBackend({ prewarm: 0 });
 // The process tier is not used by these specs (isolation: thread); the pool needs both keys.
-const processBackend = await ProcessBackend.create({ workDir: tempDir(), sandbox: 'off', prewarm: { nodejs: 0, python: 0, provided: 0 } });
+const processBackend = await ProcessBackend.create({
+  workDir: tempDir(),
+  sandbox: 'off',
+  prewarm: { nodejs: 0, python: 0, provided: 0 },
+});
 const pools: WarmPool[] = [];
 after(async () => {
   for (const p of pools) await p.close();
@@ -32,7 +36,9 @@ after(async () => {
   cleanupFixtures();
 });
 
-function newPool(opts: { memoryBudgetMB?: number; acquireTimeoutMs?: number; reapIntervalMs?: number } = {}): WarmPool {
+function newPool(
+  opts: { memoryBudgetMB?: number; acquireTimeoutMs?: number; reapIntervalMs?: number } = {},
+): WarmPool {
   const pool = new WarmPool({ backends: { thread, process: processBackend }, ...opts });
   pools.push(pool);
   return pool;
