@@ -54,6 +54,48 @@ describe('process backend pool', () => {
     await assert.rejects(backend.spawn(spec(dir)));
   });
 
+  it('keeps what a timed-out invocation printed (runner flushes logs while it runs)', async () => {
+    const backend = await ProcessBackend.create({
+      workDir: tempDir(),
+      sandbox: 'auto',
+      prewarm: { nodejs: 0, python: 0, provided: 0 },
+    });
+    try {
+      const dir = codeDir({
+        'index.mjs': `export const handler = async (e) => {
+          console.log('step one');
+          if (e.quick) return 'quick';
+          if (e.burst) { console.log('x'.repeat(10000)); for (;;) {} }
+          await new Promise((r) => setTimeout(r, 200));
+          console.log('step two');
+          await new Promise((r) => setTimeout(r, 10_000));
+        };`,
+      });
+      const quick = await backend.spawn(spec(dir));
+      const q = await quick.invoke(request({ quick: true }));
+      assert.ok(q.ok);
+      assert.match(q.logs, /\tINFO\tstep one\n$/, 'a fast invocation still carries its logs in its result');
+      await quick.dispose();
+
+      const sleeper = await backend.spawn(spec(dir, { timeout: 1 }));
+      const r = await sleeper.invoke(request({}, 1));
+      assert.ok(!r.ok);
+      assert.equal(r.error.errorType, 'Sandbox.Timedout');
+      assert.match(r.logs, /step one\n[^]*step two\n[^]*Task timed out after 1\.00 seconds\n$/);
+      await sleeper.dispose();
+
+      // A busy loop never yields, but 8 KiB of output is flushed as it is written.
+      const spinner = await backend.spawn(spec(dir, { timeout: 1 }));
+      const s = await spinner.invoke(request({ burst: true }, 1));
+      assert.ok(!s.ok);
+      assert.equal(s.error.errorType, 'Sandbox.Timedout');
+      assert.match(s.logs, /step one\n[^]*x{10000}\n/);
+      await spinner.dispose();
+    } finally {
+      await backend.close();
+    }
+  });
+
   it('starts with prewarm disabled (empty-pool cold starts)', async () => {
     const backend = await ProcessBackend.create({
       workDir: tempDir(),

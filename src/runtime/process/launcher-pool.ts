@@ -85,7 +85,7 @@ export class LauncherPool {
   }
 
   async #park(): Promise<Launcher> {
-    const cgroup = this.#cgroups.create(`launcher-${process.pid}-${++nextLauncherId}`);
+    const cgroup = this.#cgroups.create(`instance-${++nextLauncherId}`);
     let child: ChildProcess;
     try {
       child = spawnLauncher(this.#spawnOptions);

@@ -61,7 +61,7 @@ function nodeCommand(script: string, warms: boolean): (ctx: RunnerCommandContext
  * language is one row here plus its runner script in src/runtime/runners/.
  */
 export const RUNNER_COMMANDS: Readonly<Record<RuntimeName, (ctx: RunnerCommandContext) => RunnerCommand>> = {
-  nodejs: nodeCommand('node-runner.mjs', true),
+  nodejs: nodeCommand('node-runner.cjs', true),
   python: (ctx) => ({
     executable: findExecutable('python3', INTERPRETER_DIRS) ?? 'python3',
     args: ['-u', `${ctx.runnersDir}/python-runner.py`],
