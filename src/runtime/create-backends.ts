@@ -19,6 +19,8 @@ export interface BackendOptions {
    * without a usable bwrap; `off`: never sandbox (development only).
    */
   readonly sandbox: 'auto' | 'required' | 'off';
+  /** bwrap binary to use instead of the one on PATH. */
+  readonly bwrapPath?: string | undefined;
   /** Idle pre-started runners per runtime; 0 disables. @default { nodejs: 2, python: 1, provided: 1 } */
   readonly prewarm?: Partial<Record<RuntimeName, number>>;
   /** Idle pre-started worker threads for the thread tier. @default 2 */
@@ -43,6 +45,7 @@ export async function createBackends(options: BackendOptions): Promise<Backends>
   const processBackend = await ProcessBackend.create({
     workDir: options.workDir,
     sandbox: options.sandbox,
+    bwrapPath: options.bwrapPath,
     ...(options.prewarm ? { prewarm: options.prewarm } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });

@@ -62,6 +62,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const backends = await createBackends({
       workDir: join(options.dataDir, 'run'),
       sandbox: options.sandbox,
+      bwrapPath: options.bwrapPath,
       prewarm: options.prewarm,
       threadPrewarm: options.threadPrewarm,
       logger,

@@ -21,6 +21,8 @@ export interface ServerOptionsInput {
   storeInstance?: Store;
   /** `auto`: sandbox when bwrap works, else warn; `required`: refuse to start without; `off`: never. @default 'auto' */
   sandbox?: 'auto' | 'required' | 'off';
+  /** bubblewrap binary (NIMBUS_BWRAP); looked up on PATH when unset. */
+  bwrapPath?: string;
   /** Region in ARNs and AWS_REGION. @default 'us-east-1' */
   region?: string;
   /** Node-wide memory budget for instances, MB. @default 8192 */
@@ -51,6 +53,7 @@ export interface ServerOptions {
   readonly store: string | undefined;
   readonly storeInstance: Store | undefined;
   readonly sandbox: 'auto' | 'required' | 'off';
+  readonly bwrapPath: string | undefined;
   readonly region: string;
   readonly memoryBudgetMB: number;
   readonly prewarm: Partial<Record<'nodejs' | 'python' | 'provided', number>>;
@@ -84,6 +87,7 @@ export function compileServerOptions(input: ServerOptionsInput = {}): ServerOpti
     store: input.store ?? env.NIMBUS_DATABASE_URL,
     storeInstance: input.storeInstance,
     sandbox,
+    bwrapPath: input.bwrapPath ?? env.NIMBUS_BWRAP,
     region: input.region ?? env.NIMBUS_REGION ?? 'us-east-1',
     memoryBudgetMB: input.memoryBudgetMB ?? 8192,
     prewarm: Object.freeze({ ...input.prewarm }),

@@ -1,7 +1,7 @@
 // Bubblewrap sandbox: the bwrap argument list for one runner, and the probe that decides whether it works.
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants, lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { accessSync, constants, lstatSync, readlinkSync, realpathSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Where the function's code appears inside the sandbox (Lambda's `LAMBDA_TASK_ROOT`). */
@@ -165,9 +165,16 @@ function runProbe(bwrap: string, args: string[], asNobody: boolean): Promise<str
  * the server is root, first try running bwrap itself as nobody: then the sandbox is an ordinary
  * unprivileged user on the host too, not host-root-without-capabilities.
  */
-export async function probeBwrap(runnersDir: string, slotProbeDir: string): Promise<BwrapProbe> {
-  const bwrap = findExecutable('bwrap', (process.env.PATH ?? '/usr/bin:/bin').split(':').concat('/usr/bin'));
-  if (bwrap === undefined) return { ok: false, reason: 'bwrap (bubblewrap) is not installed' };
+export async function probeBwrap(
+  runnersDir: string,
+  slotProbeDir: string,
+  bwrapPath?: string,
+): Promise<BwrapProbe> {
+  const bwrap =
+    bwrapPath ?? findExecutable('bwrap', (process.env.PATH ?? '/usr/bin:/bin').split(':').concat('/usr/bin'));
+  if (bwrap === undefined || (bwrapPath !== undefined && !existsSync(bwrapPath))) {
+    return { ok: false, reason: `bwrap (bubblewrap) is not installed${bwrapPath ? ` at ${bwrapPath}` : ''}` };
+  }
   const args = [
     ...bwrapArgs({
       slotDir: slotProbeDir,

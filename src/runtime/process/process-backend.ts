@@ -49,6 +49,8 @@ export interface ProcessBackendOptions {
   readonly workDir: string;
   /** `auto`: bwrap when usable; `required`: fail without it; `off`: never sandbox. */
   readonly sandbox: 'auto' | 'required' | 'off';
+  /** Use this bwrap binary instead of looking it up on PATH (tests point it at a missing path). */
+  readonly bwrapPath?: string | undefined;
   /** Idle pre-started runners per runtime; 0 disables. @default {@link DEFAULT_PREWARM} */
   readonly prewarm?: Partial<Record<RuntimeName, number>>;
   readonly logger?: BackendLogger;
@@ -120,7 +122,7 @@ export class ProcessBackend implements RuntimeBackend {
     mkdirSync(slotsDir, { recursive: true, mode: 0o755 });
     let bwrap: { path: string; runAsNobody: boolean } | undefined;
     if (options.sandbox !== 'off') {
-      const probe = await probeBwrap(RUNNERS_DIR, slotsDir);
+      const probe = await probeBwrap(RUNNERS_DIR, slotsDir, options.bwrapPath);
       if (probe.ok) {
         bwrap = { path: probe.bwrap, runAsNobody: probe.runAsNobody };
       } else if (options.sandbox === 'required') {
