@@ -360,15 +360,15 @@ describe('nimbus logs', () => {
     );
   });
 
-  it('prints lines, with --since as epoch ms', async () => {
-    let r = await cli(['logs', 'logapp-hello']);
+  it('prints lines, with --since as epoch ms (default: the last 10 minutes)', async () => {
+    let r = await cli(['logs', 'logapp-hello', '--since', '2h']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
       /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} {2}\$LATEST {2}aaaaaaaa {2}old line\n.* {2}1 {2}bbbbbbbb {2}recent line\n$/,
     );
     const before = Date.now();
-    r = await cli(['logs', 'logapp-hello', '--since', '10m']);
+    r = await cli(['logs', 'logapp-hello']);
     const since = Number(server.requests.at(-1)!.query.get('since'));
     assert.ok(Math.abs(before - 600_000 - since) < 5000, `since=${since}`);
     assert.doesNotMatch(r.stdout, /old line/);
@@ -376,7 +376,7 @@ describe('nimbus logs', () => {
   });
 
   it('--json prints one JSON object per line', async () => {
-    const r = await cli(['logs', 'logapp-hello', '--json']);
+    const r = await cli(['logs', 'logapp-hello', '--json', '--since', '2h']);
     const lines = r.stdout
       .trim()
       .split('\n')
@@ -389,7 +389,7 @@ describe('nimbus logs', () => {
 
   it('--follow polls with after=<last id> until aborted', async () => {
     const controller = new AbortController();
-    const pending = cli(['logs', 'logapp-hello', '-f'], { signal: controller.signal });
+    const pending = cli(['logs', 'logapp-hello', '-f', '--since', '2h'], { signal: controller.signal });
     const waitFor = async (pred: () => boolean): Promise<void> => {
       for (let i = 0; i < 100 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
     };

@@ -6,8 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
-installLeakGuard();
-
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 
 let t: TestServer;
@@ -15,6 +13,8 @@ before(async () => {
   t = await startTestServer({ prewarm: { nodejs: 1, python: 1, provided: 1 } });
 });
 after(() => t.close());
+// Registered after the cleanup hook: top-level `after` hooks run in registration order.
+installLeakGuard();
 
 async function invoke(fn: string, event: unknown): Promise<Record<string, unknown>> {
   const res = await t.lambda.send(

@@ -38,7 +38,8 @@ function watchedResources(): Map<string, number> {
 }
 
 /**
- * Call once at the top of a test file. After all its tests, waits briefly for things to wind
+ * Call once per test file, after registering the file's own top-level `after` hooks (node:test
+ * runs top-level hooks in registration order; hooks inside `describe` blocks run first anyway). After all its tests, waits briefly for things to wind
  * down, then fails if child processes, servers, watchers or timers outlive the tests.
  */
 export function installLeakGuard(): void {

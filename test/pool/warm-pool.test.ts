@@ -9,8 +9,6 @@ import { installLeakGuard } from '../helpers/leak-guard.js';
 import { cleanupFixtures, codeDir, request, spec, tempDir } from '../runtime/runtime-fixtures.js';
 import { isNimbusError } from '../../src/errors.js';
 
-installLeakGuard();
-
 const code = codeDir({
   'index.mjs': `
 let calls = 0;
@@ -35,6 +33,8 @@ after(async () => {
   await processBackend.close();
   cleanupFixtures();
 });
+// Registered after the cleanup hook: top-level `after` hooks run in registration order.
+installLeakGuard();
 
 function newPool(
   opts: { memoryBudgetMB?: number; acquireTimeoutMs?: number; reapIntervalMs?: number } = {},
