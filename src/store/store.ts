@@ -34,7 +34,11 @@ export interface FunctionStore {
    * and aliases) when `prune` is true.
    * Throws `ResourceConflictException` if a full name is taken by another app.
    */
-  deployApp(app: string, functions: readonly DeployFunctionInput[], options: { prune: boolean }): Promise<void>;
+  deployApp(
+    app: string,
+    functions: readonly DeployFunctionInput[],
+    options: { prune: boolean },
+  ): Promise<void>;
   /** One version (`$LATEST` or a number). */
   getVersion(fullName: string, version: string): Promise<FunctionVersion | undefined>;
   /** `$LATEST` of every function, optionally of one app, ordered by full name. */
@@ -88,7 +92,13 @@ export interface AsyncInvocation {
 /** The durable queue of async invocations. */
 export interface InvocationQueue {
   /** Store a new invocation; resolves only after it is committed (durable). */
-  enqueue(inv: { id: string; functionName: string; qualifier: string; payload: Buffer; availableAt?: number }): Promise<void>;
+  enqueue(inv: {
+    id: string;
+    functionName: string;
+    qualifier: string;
+    payload: Buffer;
+    availableAt?: number;
+  }): Promise<void>;
   /**
    * Claim up to `limit` queued invocations whose `availableAt` has passed, or running ones whose
    * lease expired (a crashed worker), marking them running with a lease of `leaseMs` and
@@ -96,7 +106,10 @@ export interface InvocationQueue {
    */
   claim(limit: number, leaseMs: number): Promise<AsyncInvocation[]>;
   /** Record the outcome of a claimed invocation. */
-  complete(id: string, outcome: { status: 'succeeded' | 'failed'; result?: Buffer; error?: string }): Promise<void>;
+  complete(
+    id: string,
+    outcome: { status: 'succeeded' | 'failed'; result?: Buffer; error?: string },
+  ): Promise<void>;
   /** Put a claimed invocation back to be retried at `availableAt`. */
   release(id: string, availableAt: number, error?: string): Promise<void>;
   get(id: string): Promise<AsyncInvocation | undefined>;

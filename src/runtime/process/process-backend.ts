@@ -195,12 +195,14 @@ export class ProcessBackend implements RuntimeBackend {
       this.#broken.delete(key);
       return await this.#load(spec, runner, slotFilled);
     } finally {
-      // After the load, so the refills' fork/exec (≈2 ms on this thread each) and node start
-      // (≈30 ms of CPU) do not slow this cold start.
-      setImmediate(() => {
+      // After the load and the first invoke, so the refills' fork/exec (≈2 ms on this thread
+      // each) and node start (≈30 ms of CPU) do not slow this cold start. A setImmediate fired
+      // between sending the first invoke and reading its answer: deferring the refill cut the
+      // pool cold start through the server from 12.5 to 7.8 ms p50 (bench/RESULTS.md).
+      setTimeout(() => {
         if (!this.#closed) this.#launchers?.topUp();
         this.#refill(key);
-      });
+      }, 10).unref();
     }
   }
 

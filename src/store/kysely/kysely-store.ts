@@ -2,7 +2,7 @@
 
 import type { Kysely } from 'kysely';
 import type { AdvisoryLocks, Notifier, StoreCoordination } from '../coordination.js';
-import type { Capabilities, Store } from '../store.js';
+import type { Capabilities, LogStore, Store } from '../store.js';
 import { KyselyCodeStore } from './code-store.js';
 import { KyselyCredentialStore, KyselySettingsStore } from './credential-store.js';
 import type { Database } from './database.js';
@@ -17,6 +17,8 @@ export interface KyselyStoreParts {
   readonly capabilities: Capabilities;
   readonly notifier?: Notifier | undefined;
   readonly locks?: AdvisoryLocks | undefined;
+  /** A backend-specific LogStore replacing the generic one (SQLite appends with a prepared statement). */
+  readonly logs?: LogStore | undefined;
   /** Frees backend resources beyond `db` (listener connections, ...); runs before `db.destroy()`. */
   readonly beforeClose?: () => Promise<void>;
 }
@@ -31,7 +33,7 @@ export function createKyselyStore(parts: KyselyStoreParts): Store & StoreCoordin
     functions: new KyselyFunctionStore(db),
     code: new KyselyCodeStore(db),
     invocations: new KyselyInvocationQueue(db, capabilities, parts.notifier),
-    logs: new KyselyLogStore(db),
+    logs: parts.logs ?? new KyselyLogStore(db),
     credentials: new KyselyCredentialStore(db),
     settings: new KyselySettingsStore(db),
     notifier: parts.notifier,

@@ -7,6 +7,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { SqliteDatabase } from 'kysely';
 import type { StoreCoordination } from '../coordination.js';
 import type { Database } from '../kysely/database.js';
+import { SqliteLogStore } from './sqlite-log-store.js';
 import { createKyselyStore } from '../kysely/kysely-store.js';
 import { migrateToLatest } from '../kysely/migrate.js';
 import type { Capabilities, Store } from '../store.js';
@@ -58,5 +59,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     await db.destroy();
     throw err;
   }
-  return createKyselyStore({ kind: 'sqlite', db, capabilities: SQLITE_CAPABILITIES });
+  return createKyselyStore({
+    kind: 'sqlite',
+    db,
+    capabilities: SQLITE_CAPABILITIES,
+    logs: new SqliteLogStore(db, connection),
+  });
 }
