@@ -10,6 +10,9 @@ interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
-export const handler = async (event: HelloEvent, context: LambdaContext): Promise<Greeting & { requestId: string }> => {
+export const handler = async (
+  event: HelloEvent,
+  context: LambdaContext,
+): Promise<Greeting & { requestId: string }> => {
   return { ...greet(event.name ?? 'world'), requestId: context.awsRequestId };
 };
