@@ -263,6 +263,9 @@ export function writeTaskDir(files: Record<string, string | { content: string; m
 
 export const TASK_ROOT_IN_SANDBOX = '/var/task';
 
+/** Where {@link bwrapArgs} makes the runner scripts visible. */
+export const RUNNERS_IN_SANDBOX = '/var/runtime';
+
 /**
  * bubblewrap argv for running `command` like the process backend will: read-only root, the
  * code read-only at /var/task, private /tmp, uid 65534, clean env, no network (loopback only).
@@ -277,6 +280,8 @@ export function bwrapArgs(codeDir: string, command: string[], env: Record<string
     '--tmpfs', '/tmp',
     '--tmpfs', '/var',
     '--ro-bind', codeDir, TASK_ROOT_IN_SANDBOX,
+    // The runners too: the checkout may live under /tmp (CI clones there), which is masked.
+    '--ro-bind', RUNNERS_DIR, RUNNERS_IN_SANDBOX,
     '--remount-ro', '/var',
     '--unshare-all',
     '--die-with-parent',

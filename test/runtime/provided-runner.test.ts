@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import {
   RUNNERS_DIR,
+  RUNNERS_IN_SANDBOX,
   RunnerHarness,
   TASK_ROOT_IN_SANDBOX,
   bwrapArgs,
@@ -418,7 +419,10 @@ test('inside bubblewrap: runtime API on private loopback, no other network, read
   }
   const task = writeTaskDir(files());
   const started = performance.now();
-  const h = new RunnerHarness('bwrap', bwrapArgs(task.dir, [process.execPath, RUNNER]));
+  const h = new RunnerHarness(
+    'bwrap',
+    bwrapArgs(task.dir, [process.execPath, `${RUNNERS_IN_SANDBOX}/provided-runner.mjs`]),
+  );
   try {
     await h.ready();
     const readyMs = performance.now() - started;

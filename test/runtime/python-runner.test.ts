@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import {
   RUNNERS_DIR,
+  RUNNERS_IN_SANDBOX,
   RunnerHarness,
   TASK_ROOT_IN_SANDBOX,
   bwrapArgs,
@@ -419,7 +420,10 @@ def handler(event, context):
 `;
   const task = writeTaskDir({ 'app.py': app });
   const started = performance.now();
-  const h = new RunnerHarness('bwrap', bwrapArgs(task.dir, ['python3', '-u', RUNNER]));
+  const h = new RunnerHarness(
+    'bwrap',
+    bwrapArgs(task.dir, ['python3', '-u', `${RUNNERS_IN_SANDBOX}/python-runner.py`]),
+  );
   try {
     await h.ready();
     const readyMs = performance.now() - started;
