@@ -117,6 +117,7 @@ export class InvokeService {
       if (!(err instanceof FunctionInitError)) throw err;
       // Lambda reports init failures (syntax error, missing handler) as a function error.
       cold = true;
+      initDurationMs = performance.now() - started;
       ok = false;
       error = err.lambdaError;
       logs = err.logs;
