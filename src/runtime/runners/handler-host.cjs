@@ -333,13 +333,25 @@ class HandlerHost {
       let fn = mod;
       // A CJS module's exports arrive as `default`; named-export detection is heuristic.
       for (const key of path) fn = fn?.[key] ?? (fn === mod ? mod.default?.[key] : undefined);
+      // `x.default` of a require()d `module.exports = app`: what import() would call `default`.
+      if (fn === undefined && path.length === 1 && path[0] === 'default' && isWebApp(mod)) fn = mod;
+      if (typeof fn !== 'function' && isWebApp(fn)) {
+        // Web-standard handler (`export default app` with `fetch`): see web-handler.cjs, loaded
+        // only here so plain Lambda handlers never pay for it.
+        fn = require('./web-handler.cjs').adaptWebHandler(fn);
+      }
       if (typeof fn !== 'function') {
+        const name = `${dir}${moduleName}.${path.join('.')}`;
+        const hint =
+          fn === undefined && (isWebApp(mod?.default) || isWebApp(mod))
+            ? `; the module's default export has fetch() (a Web-standard handler): set the handler to ${dir}${moduleName}.default`
+            : '';
         return this.#loadFail({
           errorType: 'Runtime.HandlerNotFound',
           errorMessage:
             fn === undefined
-              ? `${dir}${moduleName}.${path.join('.')} is undefined or not exported`
-              : `${dir}${moduleName}.${path.join('.')} is not a function`,
+              ? `${name} is undefined or not exported${hint}`
+              : `${name} is not a function (nor an object with a fetch() method)`,
           trace: [],
         });
       }
@@ -405,6 +417,15 @@ class HandlerHost {
   #fail(error) {
     return { ok: false, error, logs: captured?.join('') ?? '' };
   }
+}
+
+/**
+ * A Web-standard app: an object (a Hono app, `{ fetch }`) with a `fetch` method. A function is
+ * always a Lambda handler, even one with a `fetch` property.
+ * @param {unknown} v
+ */
+function isWebApp(v) {
+  return typeof v === 'object' && v !== null && typeof (/** @type {any} */ (v).fetch) === 'function';
 }
 
 /**
