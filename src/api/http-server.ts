@@ -1,5 +1,6 @@
 // The node:http front door: routes API requests, authenticates them per route, and maps
-// errors to the dialect of the API that was called (native /v1 or the AWS Lambda facade).
+// errors to the dialect of the API that was called (native /v1 or the AWS Lambda facade);
+// every other path goes to the HTTP gateway (user routes).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { NimbusError, isNimbusError } from '../errors.js';
@@ -28,11 +29,26 @@ export function buildRouter(): Router<RouteEntry> {
   return router;
 }
 
-/** Create (not start) the HTTP server for `platform`. */
-export function createApiServer(platform: Platform, logger: ApiLogger): Server {
+/** What serves the paths the API does not own (the HTTP gateway). */
+export interface FallbackHandler {
+  /** Must not throw: it answers every failure itself. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+/** True for paths the API owns: `/v1`, `/v1/...` and the Lambda API's `/2015-03-31/...`. */
+export function isApiPath(url: string): boolean {
+  return url.startsWith('/v1/') || url === '/v1' || url.startsWith('/v1?') || url.startsWith('/2015-03-31/');
+}
+
+/**
+ * Create (not start) the HTTP server for `platform`. Requests outside the API's paths go to
+ * `gateway`; without one they answer 404 as before.
+ */
+export function createApiServer(platform: Platform, logger: ApiLogger, gateway?: FallbackHandler): Server {
   const router = buildRouter();
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    void handle(platform, router, logger, req, res);
+    if (gateway && !isApiPath(req.url ?? '/')) void gateway.handle(req, res);
+    else void handle(platform, router, logger, req, res);
   });
   return server;
 }

@@ -1,6 +1,7 @@
 // HTTP client for the Nimbus admin API (/v1) used by the CLI: bearer auth, typed calls, API errors.
 
 import type { FunctionConfig } from '../functions/function-model.js';
+import type { AppGatewaySpec } from '../gateway/route-spec.js';
 
 /** A function configuration as the deploy endpoint takes it: the handler is the bundle's. */
 export type DeployFunctionConfig = FunctionConfig;
@@ -18,6 +19,8 @@ export interface DeployRequest {
   readonly functions: readonly DeployFunctionRequest[];
   /** Delete functions of the app that the request does not name. */
   readonly prune: boolean;
+  /** The app's HTTP routes and gateway settings; omit to leave the stored routes unchanged. */
+  readonly gateway?: AppGatewaySpec;
 }
 
 /** Answer of `POST /v1/apps/{app}/deploy`. */

@@ -4,6 +4,7 @@
 // issue; each check therefore guards the types it relies on instead of trusting the schema.
 
 import { lambdaName, NAME_PATTERN } from '../functions/function-model.js';
+import { parseRouteEvent } from '../gateway/route-spec.js';
 import type { ConfigFlavour, ResourceKind } from './app-config.js';
 import {
   AWS_ONLY_FUNCTION_KEYS,
@@ -11,6 +12,7 @@ import {
   canonicalRuntime,
   SERVERLESS_ONLY_TOP_KEYS,
 } from './app-config-schema.js';
+import { checkGateway, routePayloadDefault } from './gateway-checks.js';
 import { closestMatch } from './suggest-key.js';
 import { describeValue, formatPath, type ConfigPath } from './yaml-locations.js';
 
@@ -74,8 +76,6 @@ const RESERVED_ENV = new Set([
   'AWS_LAMBDA_LOG_GROUP_NAME',
   'AWS_LAMBDA_LOG_STREAM_NAME',
 ]);
-const HTTP_METHODS = 'GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY|\\*';
-const HTTP_ROUTE = new RegExp(`^(${HTTP_METHODS})\\s+\\S+$`, 'i');
 
 /** The result of {@link checkAppConfig}. */
 export interface CheckResult {
@@ -99,6 +99,7 @@ export function checkAppConfig(raw: Record<string, unknown>, flavour: ConfigFlav
       checkFunction(app, name, fn, provider, providerKey, flavour, out);
     }
   }
+  checkGateway(raw, flavour, out);
   checkResources(raw.resources, flavour, out);
   checkWorkflows(raw.workflows, out);
   warnVariables(raw, [], out);
@@ -206,7 +207,7 @@ function checkFunction(
     });
   }
   checkEnvironment(fn.environment, [...path, 'environment'], out);
-  checkEvents(fn.events, [...path, 'events'], out);
+  checkEvents(fn.events, [...path, 'events'], flavour, out);
   if (flavour === 'serverless') warnIgnored(fn, path, AWS_ONLY_FUNCTION_KEYS, AWS_ONLY, out);
 }
 
@@ -229,7 +230,7 @@ function checkEnvironment(env: unknown, path: ConfigPath, out: CheckResult): voi
   }
 }
 
-function checkEvents(events: unknown, path: ConfigPath, out: CheckResult): void {
+function checkEvents(events: unknown, path: ConfigPath, flavour: ConfigFlavour, out: CheckResult): void {
   if (events === undefined || events === null) return;
   if (!Array.isArray(events)) {
     out.errors.push({
@@ -238,10 +239,10 @@ function checkEvents(events: unknown, path: ConfigPath, out: CheckResult): void 
     });
     return;
   }
-  events.forEach((event, i) => checkEvent(event, [...path, i], out));
+  events.forEach((event, i) => checkEvent(event, [...path, i], flavour, out));
 }
 
-function checkEvent(event: unknown, path: ConfigPath, out: CheckResult): void {
+function checkEvent(event: unknown, path: ConfigPath, flavour: ConfigFlavour, out: CheckResult): void {
   const where = formatPath(path);
   const keys = isMapping(event) ? Object.keys(event) : [];
   if (!isMapping(event) || keys.length !== 1) {
@@ -271,13 +272,13 @@ function checkEvent(event: unknown, path: ConfigPath, out: CheckResult): void {
     });
     return;
   }
-  const problem = eventProblem(type, value);
+  const problem = eventProblem(type, value, flavour);
   if (problem)
     out.errors.push({ path: at, message: `${formatPath(at)} ${problem}; got ${describeValue(value)}` });
 }
 
 // The loose shape of each event type: enough to catch typos without rejecting valid Serverless files.
-function eventProblem(type: string, value: unknown): string | undefined {
+function eventProblem(type: string, value: unknown, flavour: ConfigFlavour): string | undefined {
   const named = (key: string, example: string): string | undefined =>
     typeof value === 'string' && value.trim() !== ''
       ? undefined
@@ -287,14 +288,8 @@ function eventProblem(type: string, value: unknown): string | undefined {
   switch (type) {
     case 'http':
     case 'httpApi': {
-      if (typeof value === 'string') {
-        if (HTTP_ROUTE.test(value.trim()) || (type === 'httpApi' && value.trim() === '*')) return undefined;
-        return 'must be `METHOD /path` (e.g. `GET /hello`, `ANY /{proxy+}`)';
-      }
-      if (isMapping(value) && (type === 'httpApi' || typeof value.path === 'string')) {
-        if (value.method === undefined || typeof value.method === 'string') return undefined;
-      }
-      return 'must be `METHOD /path` or a mapping with `path:` and `method:`';
+      const r = parseRouteEvent(value, routePayloadDefault(type, flavour), flavour === 'serverless');
+      return 'problem' in r ? r.problem : undefined;
     }
     case 'schedule': {
       const expr = (v: unknown): boolean => typeof v === 'string' && /^(rate|cron)\(.+\)$/.test(v.trim());

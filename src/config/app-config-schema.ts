@@ -1,6 +1,6 @@
 // The zod schema of nimbus.yml / serverless.yml: the strict shapes, their messages and runtimes.
 //
-// Loose sections (events, resources, workflows) are `unknown` here and checked by hand in
+// Loose sections (events, resources, workflows, gateway) are `unknown` here and checked by hand in
 // app-config-checks.ts, where messages can name the exact entry; cross-field rules live there too.
 
 import { z } from 'zod';
@@ -239,6 +239,8 @@ function buildSchema(flavour: ConfigFlavour) {
       package: packageSchema.optional(),
       resources: z.unknown().optional(),
       workflows: z.unknown().optional(),
+      // The app's HTTP gateway settings (basePath, cors); checked in app-config-checks.ts.
+      gateway: z.unknown().optional(),
       ...(serverless ? ignored(SERVERLESS_ONLY_TOP_KEYS) : {}),
     },
     { error: 'must be a mapping with `app:` and `functions:`' },

@@ -1,6 +1,7 @@
 // The compiled, frozen shape of an app's nimbus.yml: what every layer after the config edge sees.
 
 import type { FunctionConfig } from '../functions/function-model.js';
+import type { AppGatewaySpec } from '../gateway/route-spec.js';
 import type { ConfigIssue } from './config-error.js';
 
 /** The runtime as written in nimbus.yml; `typescript` runs as `nodejs` after bundling. */
@@ -63,6 +64,8 @@ export interface AppConfig {
   /** Functions in file order. */
   readonly functions: readonly AppFunction[];
   readonly resources: AppResources;
+  /** HTTP routes from the functions' `http`/`httpApi` events, with the `gateway:` block's settings. */
+  readonly gateway: AppGatewaySpec;
   /** Workflows by name, options as written (e.g. `{ definition: 'workflows/x.asl.json' }`). */
   readonly workflows: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Things accepted but ignored or not yet supported (AWS-only keys, Serverless variables). */

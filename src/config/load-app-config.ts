@@ -1,5 +1,6 @@
 // Reads nimbus.yml (or serverless.yml), validates it and compiles the frozen AppConfig.
 
+import { compileGateway } from './compile-gateway.js';
 import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
@@ -255,6 +256,7 @@ function compile(
     flavour,
     functions: Object.freeze(functions),
     resources: compileResources(raw.resources),
+    gateway: compileGateway(raw.gateway, functions, flavour),
     workflows: deepFreeze(isMapping(raw.workflows) ? mapValues(raw.workflows) : {}),
     warnings: Object.freeze(warnings),
   });

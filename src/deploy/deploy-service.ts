@@ -26,6 +26,8 @@ export interface DeployServiceDeps {
   readonly pool: WarmPool;
   /** Called after a successful deploy with the new `$LATEST` versions (e.g. to warm minInstances). */
   readonly onDeployed?: (versions: readonly FunctionVersion[]) => void;
+  /** Called after any change that may change routes (deploy, delete), e.g. to rebuild the route table. */
+  readonly onRoutesChanged?: () => void;
 }
 
 /** Deploys, deletes and code uploads. */
@@ -77,11 +79,28 @@ export class DeployService {
       }
     }
     const before = await store.functions.listFunctions(app);
-    await store.functions.deployApp(
-      app,
-      req.functions.map((fn) => ({ ...fn, config: freezeConfig(fn.config) })),
-      { prune: req.prune },
-    );
+    if (req.gateway) {
+      // A route must name a function that exists after this deploy.
+      const after = new Set([...seen, ...(req.prune ? [] : before.map((v) => v.name))]);
+      for (const route of req.gateway.routes) {
+        if (!after.has(route.function)) {
+          throw new NimbusError(
+            'InvalidParameterValueException',
+            `Route '${route.method} ${route.path}' targets function '${route.function}', which is not part of app '${app}'.`,
+          );
+        }
+      }
+    }
+    try {
+      await store.functions.deployApp(
+        app,
+        req.functions.map((fn) => ({ ...fn, config: freezeConfig(fn.config) })),
+        { prune: req.prune, gateway: req.gateway },
+      );
+    } finally {
+      // Even a refused deploy may race another node's; a rebuild is cheap.
+      this.#deps.onRoutesChanged?.();
+    }
     const fullNames = req.functions.map((fn) => lambdaName(app, fn.name));
     const removed = req.prune
       ? before.map((v) => lambdaName(v.app, v.name)).filter((n) => !fullNames.includes(n))
@@ -119,6 +138,7 @@ export class DeployService {
     }
     this.#deps.resolver.invalidate(fullName);
     this.#deps.pool.retire(fullName);
+    this.#deps.onRoutesChanged?.();
   }
 
   /** Delete every function of an app. */
@@ -131,6 +151,7 @@ export class DeployService {
       );
     }
     await this.#deps.store.functions.deployApp(app, [], { prune: true });
+    this.#deps.onRoutesChanged?.();
     const names = fns.map((v) => lambdaName(v.app, v.name));
     for (const name of names) {
       this.#deps.resolver.invalidate(name);

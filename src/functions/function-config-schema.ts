@@ -3,6 +3,12 @@
 
 import { z } from 'zod';
 import { NimbusError } from '../errors.js';
+import {
+  basePathProblem,
+  normalizeBasePath,
+  ROUTE_METHODS,
+  routePathProblem,
+} from '../gateway/route-spec.js';
 import { FUNCTION_DEFAULTS, NAME_PATTERN, type FunctionConfig } from './function-model.js';
 
 const d = FUNCTION_DEFAULTS;
@@ -35,6 +41,47 @@ export const functionConfigSchema = z
     path: ['minInstances'],
   });
 
+const corsSchema = z
+  .object({
+    allowOrigins: z.array(z.string().min(1).max(512)).max(100),
+    allowMethods: z.array(z.string().min(1).max(16)).max(20),
+    allowHeaders: z.array(z.string().min(1).max(256)).max(100),
+    exposeHeaders: z.array(z.string().min(1).max(256)).max(100),
+    allowCredentials: z.boolean(),
+    maxAge: z.number().int().min(0).max(86_400).optional(),
+  })
+  .strict();
+
+/** An app's routes and gateway settings in a deploy (see src/gateway/route-spec.ts). */
+export const gatewaySpecSchema = z
+  .object({
+    basePath: z
+      .string()
+      .max(256)
+      .refine((p) => basePathProblem(p) === undefined, { message: 'must be empty or like /api' })
+      .transform(normalizeBasePath)
+      .default(''),
+    cors: corsSchema.optional(),
+    routes: z
+      .array(
+        z
+          .object({
+            function: z.string().regex(NAME_PATTERN),
+            method: z.enum(ROUTE_METHODS),
+            path: z
+              .string()
+              .max(1024)
+              .refine((p) => p === '$default' || routePathProblem(p) === undefined, {
+                message: 'must be $default or a path like /users/{id} or /files/{proxy+}',
+              }),
+            payload: z.enum(['1.0', '2.0']).default('2.0'),
+          })
+          .strict(),
+      )
+      .max(300),
+  })
+  .strict();
+
 /** Body of `POST /v1/apps/{app}/deploy`. */
 export const deployRequestSchema = z
   .object({
@@ -51,6 +98,8 @@ export const deployRequestSchema = z
       )
       .max(200),
     prune: z.boolean().default(true),
+    /** Absent (older clients): the app's routes stay as they are. Present: they are replaced. */
+    gateway: gatewaySpecSchema.optional(),
   })
   .strict();
 

@@ -9,6 +9,7 @@ import { AuthService } from '../auth/auth-service.js';
 import { CodeCache } from '../deploy/code-cache.js';
 import { DeployService } from '../deploy/deploy-service.js';
 import { lambdaName, LATEST, type FunctionVersion } from '../functions/function-model.js';
+import { Gateway } from '../gateway/gateway.js';
 import { AsyncDispatcher } from '../invoke/async-dispatcher.js';
 import { FunctionResolver } from '../invoke/function-resolver.js';
 import { InvokeService } from '../invoke/invoke-service.js';
@@ -130,7 +131,14 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const invoker = new InvokeService({ resolver, pool, logs, specFor });
     const dispatcher = new AsyncDispatcher(store.invocations, invoker, { onError });
     cleanups.push(() => dispatcher.stop());
-    const deployer = new DeployService({ store, resolver, pool, onDeployed: warmMinimum });
+    const gateway = new Gateway({ routes: store.routes, invoker, accountId: ACCOUNT_ID, logger });
+    const deployer = new DeployService({
+      store,
+      resolver,
+      pool,
+      onDeployed: warmMinimum,
+      onRoutesChanged: () => gateway.invalidate(),
+    });
 
     const platform: Platform = {
       store,
@@ -145,7 +153,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       accountId: ACCOUNT_ID,
       sandboxed,
     };
-    const server = createApiServer(platform, logger);
+    const server = createApiServer(platform, logger, gateway);
     await new Promise<void>((resolveListen, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {

@@ -2,6 +2,7 @@
 // backend (sqlite/, postgres/), one contract suite (test/store/store.contract.ts) for all.
 
 import type { Alias, FunctionConfig, FunctionVersion } from '../functions/function-model.js';
+import type { AppGatewaySpec } from '../gateway/route-spec.js';
 
 /**
  * What a backend can do, so shared code branches on abilities, never on the backend's name.
@@ -33,11 +34,16 @@ export interface FunctionStore {
    * all change or none. Functions of the app that are not listed are deleted (with their versions
    * and aliases) when `prune` is true.
    * Throws `ResourceConflictException` if a full name is taken by another app.
+   *
+   * With `gateway`, the app's routes and gateway settings are replaced in the same transaction;
+   * a route another app already claims (same method and full path) throws
+   * `ResourceConflictException` naming both apps, and nothing changes. Without it they stay as
+   * they are. Deleting a function (prune or {@link deleteFunction}) deletes its routes.
    */
   deployApp(
     app: string,
     functions: readonly DeployFunctionInput[],
-    options: { prune: boolean },
+    options: { prune: boolean; gateway?: AppGatewaySpec | undefined },
   ): Promise<void>;
   /** One version (`$LATEST` or a number). */
   getVersion(fullName: string, version: string): Promise<FunctionVersion | undefined>;
@@ -57,6 +63,17 @@ export interface FunctionStore {
   getAlias(fullName: string, name: string): Promise<Alias | undefined>;
   listAliases(fullName: string): Promise<Alias[]>;
   deleteAlias(fullName: string, name: string): Promise<boolean>;
+}
+
+/** An app's stored gateway: settings plus its routes (function names inside the app). */
+export interface StoredAppGateway extends AppGatewaySpec {
+  readonly app: string;
+}
+
+/** Read side of the routes that {@link FunctionStore.deployApp} writes. */
+export interface RouteStore {
+  /** Every app that has routes, with its settings and routes in declared order; ordered by app. */
+  listApps(): Promise<StoredAppGateway[]>;
 }
 
 /** Content-addressed code bundles (sha256 hex → bytes), shared by every node through the store. */
@@ -177,6 +194,7 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly capabilities: Capabilities;
   readonly functions: FunctionStore;
+  readonly routes: RouteStore;
   readonly code: CodeStore;
   readonly invocations: InvocationQueue;
   readonly logs: LogStore;

@@ -5,6 +5,7 @@ import type { TestStoreName, TestStores } from '../helpers/test-stores.js';
 import { capabilitiesContract } from './contract/capabilities.contract.js';
 import { functionStoreContract } from './contract/function-store.contract.js';
 import { queueAndLogsContract } from './contract/queue-and-logs.contract.js';
+import { routeStoreContract } from './contract/route-store.contract.js';
 
 /**
  * Registers every contract test for one backend. Pass it straight to `forEachStore`:
@@ -12,6 +13,7 @@ import { queueAndLogsContract } from './contract/queue-and-logs.contract.js';
  */
 export function storeContract(name: TestStoreName, open: () => Promise<Store>, stores: TestStores): void {
   functionStoreContract(open);
+  routeStoreContract(open);
   queueAndLogsContract(open, stores);
   capabilitiesContract(name, open, stores);
 }

@@ -88,6 +88,7 @@ export async function deployApp(dir: string, client: ApiClient, progress: Spinne
         config: { ...fn.config, handler: fn.handler },
       })),
       prune: true,
+      gateway: app.gateway,
     });
   } catch (err) {
     progress.fail(`deploying ${app.app} failed`);

@@ -103,6 +103,29 @@ export interface SettingsTable {
   value: string;
 }
 
+/** HTTP routes; `route_key` (method + full path, variable names erased) is unique across apps. */
+export interface RoutesTable {
+  route_key: string;
+  app: string;
+  /** Lambda full name of the target function. */
+  function_name: string;
+  method: string;
+  /** Path relative to the app's base path, or `$default`. */
+  path: string;
+  payload: string;
+  /** Order as declared, for stable listings. */
+  position: number;
+}
+
+/** Per-app gateway settings. */
+export interface AppGatewaysTable {
+  app: string;
+  base_path: string;
+  /** CorsConfig as JSON, or null for no CORS. */
+  cors: string | null;
+  updated_at: string;
+}
+
 /** Every table of the store, as Kysely sees it. */
 export interface Database {
   functions: FunctionsTable;
@@ -114,6 +137,8 @@ export interface Database {
   access_keys: AccessKeysTable;
   tokens: TokensTable;
   settings: SettingsTable;
+  routes: RoutesTable;
+  app_gateways: AppGatewaysTable;
 }
 
 /** Reads an epoch-ms column (number on SQLite, bigint-as-string on PostgreSQL) as a number. */

@@ -4,8 +4,10 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { NimbusError, errors } from '../../errors.js';
 import { LATEST, lambdaName } from '../../functions/function-model.js';
 import type { Alias, FunctionConfig, FunctionVersion } from '../../functions/function-model.js';
+import type { AppGatewaySpec } from '../../gateway/route-spec.js';
 import type { DeployFunctionInput, FunctionStore } from '../store.js';
 import type { AliasesTable, Database, FunctionVersionsTable } from './database.js';
+import { dropEmptyAppGateway, replaceAppRoutes } from './route-store.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 type VersionRow = Selectable<FunctionVersionsTable>;
@@ -77,7 +79,7 @@ export class KyselyFunctionStore implements FunctionStore {
   async deployApp(
     app: string,
     functions: readonly DeployFunctionInput[],
-    options: { prune: boolean },
+    options: { prune: boolean; gateway?: AppGatewaySpec | undefined },
   ): Promise<void> {
     const now = new Date().toISOString();
     await this.#db.transaction().execute(async (trx) => {
@@ -116,6 +118,8 @@ export class KyselyFunctionStore implements FunctionStore {
         if (keep.length > 0) stale = stale.where('full_name', 'not in', keep);
         for (const row of await stale.execute()) await deleteFunctionRows(trx, row.full_name);
       }
+      if (options.gateway) await replaceAppRoutes(trx, app, options.gateway, now);
+      else await dropEmptyAppGateway(trx, app);
     });
   }
 
@@ -302,6 +306,7 @@ async function lockFunction(trx: Db, fullName: string): Promise<Owner | undefine
 }
 
 async function deleteFunctionRows(trx: Db, fullName: string): Promise<boolean> {
+  await trx.deleteFrom('routes').where('function_name', '=', fullName).execute();
   await trx.deleteFrom('aliases').where('function_name', '=', fullName).execute();
   await trx.deleteFrom('function_versions').where('function_name', '=', fullName).execute();
   const result = await trx.deleteFrom('functions').where('full_name', '=', fullName).executeTakeFirst();

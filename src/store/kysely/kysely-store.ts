@@ -9,6 +9,7 @@ import type { Database } from './database.js';
 import { KyselyFunctionStore } from './function-store.js';
 import { KyselyInvocationQueue } from './invocation-queue.js';
 import { KyselyLogStore } from './log-store.js';
+import { KyselyRouteStore } from './route-store.js';
 
 /** What a backend module hands over to build its {@link Store}. */
 export interface KyselyStoreParts {
@@ -31,6 +32,7 @@ export function createKyselyStore(parts: KyselyStoreParts): Store & StoreCoordin
     kind: parts.kind,
     capabilities: Object.freeze({ ...capabilities }),
     functions: new KyselyFunctionStore(db),
+    routes: new KyselyRouteStore(db),
     code: new KyselyCodeStore(db),
     invocations: new KyselyInvocationQueue(db, capabilities, parts.notifier),
     logs: parts.logs ?? new KyselyLogStore(db),

@@ -2,8 +2,10 @@
 
 import type { Migration } from 'kysely';
 import { migration001Initial } from './001-initial.js';
+import { migration002Routes } from './002-routes.js';
 
 /** Every SQLite migration by name. Add new ones as `NNN-what.ts`; never edit a shipped one. */
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '001-initial': migration001Initial,
+  '002-routes': migration002Routes,
 });
