@@ -168,6 +168,13 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
           server.closeAllConnections();
         }),
     );
+    if (!store.capabilities.multipleWriters) {
+      // A single-writer store has one node: running rows were left by this node's previous
+      // process (killed mid-invocation). Without this they would wait out their 15-minute lease.
+      const requeued = await store.invocations.requeueRunning();
+      if (requeued > 0)
+        logger.info(`requeued ${requeued} async invocation(s) left running by a previous run`);
+    }
     dispatcher.start();
     warmMinimum(await store.functions.listFunctions());
 

@@ -127,6 +127,13 @@ export interface InvocationQueue {
     id: string,
     outcome: { status: 'succeeded' | 'failed'; result?: Buffer; error?: string },
   ): Promise<void>;
+  /**
+   * Return every running invocation to the queue at once, keeping its attempt count. Only for a
+   * node that knows no other process works this queue: a single-writer (SQLite) node at start,
+   * whose running rows were left by its own previous, crashed process.
+   * @returns how many were requeued.
+   */
+  requeueRunning(): Promise<number>;
   /** Put a claimed invocation back to be retried at `availableAt`. */
   release(id: string, availableAt: number, error?: string): Promise<void>;
   get(id: string): Promise<AsyncInvocation | undefined>;

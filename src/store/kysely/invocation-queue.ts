@@ -121,6 +121,15 @@ export class KyselyInvocationQueue implements InvocationQueue {
       .execute();
   }
 
+  async requeueRunning(): Promise<number> {
+    const result = await this.#db
+      .updateTable('invocations')
+      .set({ status: 'queued', lease_until: null })
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   async release(id: string, availableAt: number, error?: string): Promise<void> {
     await this.#db
       .updateTable('invocations')

@@ -116,6 +116,19 @@ export function queueAndLogsContract(open: () => Promise<Store>, stores: TestSto
       assert.equal(reclaimed?.status, 'running');
     });
 
+    test('requeueRunning returns running invocations to the queue with their attempts', async () => {
+      const store = await open();
+      const [a, b] = await enqueueMany(store, 2);
+      const claimed = await store.invocations.claim(1, 3_600_000);
+      assert.equal(claimed.length, 1);
+      assert.equal(await store.invocations.requeueRunning(), 1);
+      const again = await store.invocations.claim(5, 60_000);
+      assert.deepEqual(again.map((i) => i.id).sort(), [a, b].sort());
+      const retried = again.find((i) => i.id === claimed[0]!.id);
+      assert.equal(retried?.attempts, 2, 'the crashed attempt still counts');
+      assert.equal(await store.invocations.requeueRunning(), 2);
+    });
+
     test('concurrent claimers never get the same invocation', async () => {
       // With several writers, claim from two stores (two "nodes"); otherwise in parallel
       // through one store, which its backend serializes.
