@@ -82,7 +82,7 @@ test('every acknowledged async invocation runs after a SIGKILL and restart', asy
   const first = await startNimbus();
   const creds = readLocalCredentials(dataDir, {});
   assert.ok(creds?.token, 'the first start wrote credentials.json');
-  let client = new ApiClient({ endpoint: first.url, token: creds.token });
+  const client = new ApiClient({ endpoint: first.url, token: creds.token });
   await deployApp(appDir, client, new Spinner(createOutput({ write: () => true } as never, { env: {} })));
 
   // 120 events at 4 at a time × 20 ms ≈ 0.6 s of work: the kill lands mid-load.
@@ -96,7 +96,6 @@ test('every acknowledged async invocation runs after a SIGKILL and restart', asy
   await killed(first.child);
 
   const second = await startNimbus();
-  client = new ApiClient({ endpoint: second.url, token: creds.token });
   const deadline = Date.now() + 30_000;
   const status = new Map<string, string>();
   while (Date.now() < deadline) {
