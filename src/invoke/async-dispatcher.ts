@@ -1,7 +1,7 @@
 // Runs durable async (`Event`) invocations: claims them from the store's queue, invokes, and
 // records the outcome; failed attempts are retried with exponential backoff.
 
-import type { InvocationQueue } from '../store/store.js';
+import type { AsyncInvocation, InvocationQueue } from '../store/store.js';
 import { isNimbusError } from '../errors.js';
 import type { InvokeService } from './invoke-service.js';
 
@@ -15,6 +15,8 @@ export interface AsyncDispatcherOptions {
   readonly maxAttempts?: number;
   /** First retry delay; doubles each attempt, with ±20% jitter. @default 1000 */
   readonly retryBaseMs?: number;
+  /** Events older than this are not run (again) but fail with `EventAgeExceeded`. @default 21600000 (6 h, Lambda's default) */
+  readonly maxEventAgeMs?: number;
   /** Lease on a claimed invocation; a crashed node's claims are retaken after it. @default 900000 (Lambda's max timeout) */
   readonly leaseMs?: number;
   readonly onError?: (err: unknown) => void;
@@ -29,6 +31,7 @@ export class AsyncDispatcher {
   readonly #maxAttempts: number;
   readonly #retryBaseMs: number;
   readonly #leaseMs: number;
+  readonly #maxEventAgeMs: number;
   readonly #onError: (err: unknown) => void;
   readonly #inFlight = new Set<Promise<void>>();
   #running = false;
@@ -44,6 +47,7 @@ export class AsyncDispatcher {
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
     this.#leaseMs = options.leaseMs ?? 900_000;
+    this.#maxEventAgeMs = options.maxEventAgeMs ?? 6 * 3_600_000;
     this.#onError = options.onError ?? (() => {});
   }
 
@@ -84,13 +88,7 @@ export class AsyncDispatcher {
         const claimed = await this.#queue.claim(free, this.#leaseMs);
         claimedAny = claimed.length > 0;
         for (const inv of claimed) {
-          const p: Promise<void> = this.#run(
-            inv.id,
-            inv.functionName,
-            inv.qualifier,
-            inv.payload,
-            inv.attempts,
-          )
+          const p: Promise<void> = this.#run(inv)
             .catch(this.#onError)
             .finally(() => {
               this.#inFlight.delete(p);
@@ -110,13 +108,17 @@ export class AsyncDispatcher {
     }
   }
 
-  async #run(
-    id: string,
-    functionName: string,
-    qualifier: string,
-    payload: Buffer,
-    attempts: number,
-  ): Promise<void> {
+  async #run(inv: AsyncInvocation): Promise<void> {
+    const { id, functionName, qualifier, payload, attempts } = inv;
+    if (Date.now() - inv.createdAt > this.#maxEventAgeMs) {
+      // Lambda drops events older than the maximum event age instead of running them late.
+      const errorMessage = `Event age exceeded the maximum of ${Math.round(this.#maxEventAgeMs / 1000)} s; not run.`;
+      await this.#queue.complete(id, {
+        status: 'failed',
+        error: JSON.stringify({ errorType: 'EventAgeExceeded', errorMessage }),
+      });
+      return;
+    }
     let error: string;
     try {
       const res = await this.#invoker.invoke({

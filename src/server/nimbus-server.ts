@@ -129,7 +129,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     };
 
     const invoker = new InvokeService({ resolver, pool, logs, specFor });
-    const dispatcher = new AsyncDispatcher(store.invocations, invoker, { onError });
+    const dispatcher = new AsyncDispatcher(store.invocations, invoker, { ...options.async, onError });
     cleanups.push(() => dispatcher.stop());
     const gateway = new Gateway({ routes: store.routes, invoker, accountId: ACCOUNT_ID, logger });
     const deployer = new DeployService({

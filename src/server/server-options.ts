@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { NimbusError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import type { AsyncDispatcherOptions } from '../invoke/async-dispatcher.js';
 
 /** Options accepted by `startServer`. */
 export interface ServerOptionsInput {
@@ -33,6 +34,8 @@ export interface ServerOptionsInput {
   threadPrewarm?: number;
   /** How long a saturated sync call waits for an instance before 429, ms. @default 1000 */
   acquireTimeoutMs?: number;
+  /** Async invocation tuning (retries, event age); Lambda's defaults when unset. */
+  async?: AsyncDispatcherOptions;
   logger?: ServerLogger;
   /** Environment to read NIMBUS_* variables from. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -59,6 +62,7 @@ export interface ServerOptions {
   readonly prewarm: Partial<Record<'nodejs' | 'python' | 'provided', number>>;
   readonly threadPrewarm: number;
   readonly acquireTimeoutMs: number;
+  readonly async: AsyncDispatcherOptions;
   readonly logger: ServerLogger;
   readonly env: NodeJS.ProcessEnv;
 }
@@ -93,6 +97,7 @@ export function compileServerOptions(input: ServerOptionsInput = {}): ServerOpti
     prewarm: Object.freeze({ ...input.prewarm }),
     threadPrewarm: input.threadPrewarm ?? 2,
     acquireTimeoutMs: input.acquireTimeoutMs ?? 1000,
+    async: Object.freeze({ ...input.async }),
     logger: input.logger ?? consoleLogger,
     env,
   });
