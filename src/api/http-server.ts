@@ -7,6 +7,7 @@ import { NimbusError, isNimbusError } from '../errors.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
 import type { Platform } from '../server/platform.js';
 import { readBody, type ApiResponse } from './http-io.js';
+import { keysRoutes } from './keys-routes.js';
 import { lambdaRoutes } from './lambda-routes.js';
 import type { AuthMode, RouteEntry, RouteHandler, RouteTable } from './route-context.js';
 import { Router } from './router.js';
@@ -25,6 +26,7 @@ export function buildRouter(): Router<RouteEntry> {
   };
   const table: RouteTable = { public: add('public'), bearer: add('bearer'), sigv4: add('sigv4') };
   v1Routes(table);
+  keysRoutes(table);
   lambdaRoutes(table);
   return router;
 }

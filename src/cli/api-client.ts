@@ -47,6 +47,25 @@ export interface FunctionSummary {
   readonly isolation: string;
 }
 
+/** A gateway API key as the keys API describes it. */
+export interface ApiKeyInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly prefix: string;
+  readonly app: string;
+  readonly plan: string;
+  readonly createdAt: string;
+  readonly status: 'active' | 'revoked';
+  readonly revokedAt?: string;
+}
+
+/** `GET /v1/keys/{key}/usage`. */
+export interface ApiKeyUsage extends ApiKeyInfo {
+  readonly limits: { rate?: number; burst?: number; quota?: { limit: number; period: string } } | null;
+  readonly quota?: { period: string; used: number; limit: number };
+  readonly usage: ReadonlyArray<{ period: string; count: number }>;
+}
+
 /** One published version (`GET /v1/functions/{fn}/versions`). */
 export interface VersionInfo {
   readonly version: string;
@@ -260,6 +279,31 @@ export class ApiClient {
   /** Deletes an alias. */
   async deleteAlias(fn: string, name: string): Promise<unknown> {
     return this.#json('DELETE', `/v1/functions/${enc(fn)}/aliases/${enc(name)}`);
+  }
+
+  /** Creates a gateway API key for a usage plan; the answer holds the key (shown once). */
+  async createKey(request: {
+    name: string;
+    plan: string;
+    app?: string;
+  }): Promise<ApiKeyInfo & { key: string }> {
+    return this.#json('POST', '/v1/keys', { json: request });
+  }
+
+  /** Lists gateway API keys (never the keys themselves). */
+  async listKeys(app?: string): Promise<ApiKeyInfo[]> {
+    const res = await this.#json<{ keys?: ApiKeyInfo[] }>('GET', '/v1/keys', { query: { app } });
+    return res.keys ?? [];
+  }
+
+  /** A key's plan limits and per-period request counts. */
+  async keyUsage(key: string): Promise<ApiKeyUsage> {
+    return this.#json('GET', `/v1/keys/${enc(key)}/usage`);
+  }
+
+  /** Revokes a key by id or name. */
+  async revokeKey(key: string): Promise<ApiKeyInfo> {
+    return this.#json('DELETE', `/v1/keys/${enc(key)}`);
   }
 
   async #json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

@@ -13,6 +13,7 @@ import { deployCommand } from './commands/deploy.js';
 import { devCommand } from './commands/dev.js';
 import { initCommand } from './commands/init.js';
 import { invokeCommand } from './commands/invoke.js';
+import { keysCommand } from './commands/keys.js';
 import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { rmCommand } from './commands/rm.js';
@@ -34,6 +35,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   rmCommand,
   versionsCommand,
   aliasCommand,
+  keysCommand,
 ];
 
 /** Default API endpoint when neither --endpoint nor NIMBUS_ENDPOINT is set. */

@@ -10,6 +10,7 @@ import {
 } from '../gateway/route-spec.js';
 import type { ConfigFlavour } from './app-config.js';
 import type { CheckResult } from './app-config-checks.js';
+import { checkAuthDeclarations, checkRouteAuth, type DeclaredAuth } from './gateway-auth-checks.js';
 import { closestMatch } from './suggest-key.js';
 import { describeValue, formatPath } from './yaml-locations.js';
 
@@ -26,12 +27,14 @@ export function routePayloadDefault(type: string, flavour: ConfigFlavour): '1.0'
   return type === 'http' && flavour === 'serverless' ? '1.0' : '2.0';
 }
 
-const GATEWAY_KEYS = ['basePath', 'cors'];
+const GATEWAY_KEYS = ['basePath', 'cors', 'authorizers', 'usagePlans'];
 
 /** Checks the app-level `gateway:` block, and routes claimed twice inside the app. */
 export function checkGateway(raw: Record<string, unknown>, flavour: ConfigFlavour, out: CheckResult): void {
   const gateway = raw.gateway;
   let basePath = '';
+  const functionNames = isMapping(raw.functions) ? Object.keys(raw.functions) : [];
+  let declared: DeclaredAuth = { authorizers: {}, planCount: 0 };
   if (gateway !== undefined && gateway !== null) {
     if (!isMapping(gateway)) {
       out.errors.push({
@@ -65,6 +68,7 @@ export function checkGateway(raw: Record<string, unknown>, flavour: ConfigFlavou
           out.errors.push({ path: ['gateway', 'cors'], message: `gateway.cors ${cors.problem}` });
         }
       }
+      declared = checkAuthDeclarations(gateway, functionNames, out);
     }
   }
   if (!isMapping(raw.functions)) return;
@@ -79,6 +83,7 @@ export function checkGateway(raw: Record<string, unknown>, flavour: ConfigFlavou
         if ('problem' in r) continue;
         const key = conflictKey(basePath, r.method, r.path);
         const at = ['functions', name, 'events', i, type];
+        checkRouteAuth(r, at, declared, out);
         const first = seen.get(key);
         if (first !== undefined) {
           out.errors.push({

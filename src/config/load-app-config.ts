@@ -1,6 +1,6 @@
 // Reads nimbus.yml (or serverless.yml), validates it and compiles the frozen AppConfig.
 
-import { compileGateway } from './compile-gateway.js';
+import { compileGateway, inlineJwksFiles } from './compile-gateway.js';
 import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
@@ -53,7 +53,8 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
     }
     const shown = relative(process.cwd(), file);
     const display = shown.startsWith('..') || isAbsolute(shown) ? file : shown;
-    return parse(text, file, display);
+    const config = parse(text, file, display);
+    return Object.freeze({ ...config, gateway: await inlineJwksFiles(config.gateway, appDir) });
   }
   throw new NimbusError(
     'InvalidConfigError',

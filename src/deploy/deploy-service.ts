@@ -89,6 +89,21 @@ export class DeployService {
             `Route '${route.method} ${route.path}' targets function '${route.function}', which is not part of app '${app}'.`,
           );
         }
+        const named = route.auth?.authorizer;
+        if (named !== undefined && !req.gateway.authorizers?.[named]) {
+          throw new NimbusError(
+            'InvalidParameterValueException',
+            `Route '${route.method} ${route.path}' names authorizer '${named}', which gateway.authorizers does not declare.`,
+          );
+        }
+      }
+      for (const [name, a] of Object.entries(req.gateway.authorizers ?? {})) {
+        if (a.type === 'function' && !after.has(a.function)) {
+          throw new NimbusError(
+            'InvalidParameterValueException',
+            `Authorizer '${name}' uses function '${a.function}', which is not part of app '${app}'.`,
+          );
+        }
       }
     }
     try {

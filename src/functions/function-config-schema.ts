@@ -9,6 +9,7 @@ import {
   ROUTE_METHODS,
   routePathProblem,
 } from '../gateway/route-spec.js';
+import { authorizersSchema, routeAuthSchema, usagePlansSchema } from '../gateway/auth/auth-schema.js';
 import { FUNCTION_DEFAULTS, NAME_PATTERN, type FunctionConfig } from './function-model.js';
 
 const d = FUNCTION_DEFAULTS;
@@ -75,10 +76,13 @@ export const gatewaySpecSchema = z
                 message: 'must be $default or a path like /users/{id} or /files/{proxy+}',
               }),
             payload: z.enum(['1.0', '2.0']).default('2.0'),
+            auth: routeAuthSchema.optional(),
           })
           .strict(),
       )
       .max(300),
+    authorizers: authorizersSchema.optional(),
+    usagePlans: usagePlansSchema.optional(),
   })
   .strict();
 

@@ -24,6 +24,7 @@ export function buildEventV1(
   const domain = domainName(req);
   const body = eventBody(req);
   const resource = match.route.resource === '$default' ? '$default' : match.route.resource;
+  const auth = identity.authorizer;
   return {
     version: '1.0',
     resource,
@@ -38,6 +39,16 @@ export function buildEventV1(
     requestContext: {
       accountId: identity.accountId,
       apiId: match.route.app,
+      ...(auth?.jwt
+        ? {
+            authorizer: {
+              claims: auth.jwt.claims,
+              scopes: auth.jwt.scopes.length > 0 ? auth.jwt.scopes : null,
+            },
+          }
+        : auth?.lambda
+          ? { authorizer: { ...auth.lambda } }
+          : {}),
       domainName: domain,
       domainPrefix: domain.split('.')[0],
       extendedRequestId: req.requestId,
@@ -45,6 +56,8 @@ export function buildEventV1(
       identity: {
         accessKey: null,
         accountId: null,
+        apiKey: auth?.apiKey?.value ?? null,
+        apiKeyId: auth?.apiKey?.id ?? null,
         caller: null,
         cognitoAuthenticationProvider: null,
         cognitoAuthenticationType: null,

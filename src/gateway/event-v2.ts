@@ -1,11 +1,14 @@
 // Builds the API Gateway HTTP API payload format 2.0 event for a matched request.
 
 import { domainName, eventBody, parseQuery, requestTime, type GatewayRequest } from './gateway-request.js';
+import type { AuthorizerContext } from './auth/route-authorizer.js';
 import type { RouteMatch } from './route-table.js';
 
 /** Account and API identity reported in `requestContext`. */
 export interface EventIdentity {
   readonly accountId: string;
+  /** What the route's auth established (JWT claims, custom authorizer context, API key). */
+  readonly authorizer?: AuthorizerContext | undefined;
 }
 
 /**
@@ -43,9 +46,19 @@ export function buildEventV2(
   if (query.size > 0) {
     event.queryStringParameters = Object.fromEntries([...query].map(([k, v]) => [k, v.join(',')]));
   }
+  const auth = identity.authorizer;
   event.requestContext = {
     accountId: identity.accountId,
     apiId: match.route.app,
+    ...(auth?.jwt
+      ? {
+          authorizer: {
+            jwt: { claims: auth.jwt.claims, scopes: auth.jwt.scopes.length > 0 ? auth.jwt.scopes : null },
+          },
+        }
+      : auth?.lambda
+        ? { authorizer: { lambda: auth.lambda } }
+        : {}),
     domainName: domain,
     domainPrefix: domain.split('.')[0],
     http: {

@@ -15,6 +15,7 @@ import { ensureTraceparent, pickRequestId } from './request-id.js';
 import { MalformedResponseError, mapResponse } from './response-mapper.js';
 import type { CorsConfig } from './route-spec.js';
 import { RouteTable, type RouteMatch } from './route-table.js';
+import type { AuthorizerContext, RouteAuthorizer } from './auth/route-authorizer.js';
 
 /** Largest request body accepted (Lambda's synchronous payload limit, 6 MB). */
 export const GATEWAY_BODY_LIMIT = 6 * 1024 * 1024;
@@ -37,6 +38,8 @@ export interface GatewayDeps {
    * @default 2000
    */
   readonly refreshMs?: number;
+  /** Runs per-route auth; without it, routes that declare auth are refused (500). */
+  readonly authorizer?: RouteAuthorizer | undefined;
 }
 
 type Headers = Record<string, string | string[]>;
@@ -145,6 +148,40 @@ export class Gateway {
     const match = table.match(method, path);
     if (!match) return this.#write(req, res, requestId, 404, message('Not Found'));
     const cors = match.route.cors;
+    const headers = collectHeaders(req);
+    headers.set('x-request-id', [requestId]);
+    ensureTraceparent(headers);
+    const head: GatewayRequest = {
+      method,
+      rawPath: path,
+      rawQueryString,
+      headers,
+      body: EMPTY,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      protocol: `HTTP/${req.httpVersion}`,
+      requestId,
+      timeEpoch: Date.now(),
+    };
+    let authContext: AuthorizerContext | undefined;
+    const auth = match.route.auth;
+    if (auth) {
+      // Before the body is read: a refused request costs no upload and no invocation.
+      const authorizer = this.#deps.authorizer;
+      if (!authorizer) return this.#write(req, res, requestId, 500, message('Internal Server Error'), cors);
+      const r = await authorizer.authorize(auth, head, match);
+      if (!r.ok) {
+        const m = message(r.message);
+        return this.#write(
+          req,
+          res,
+          requestId,
+          r.status,
+          { headers: { ...m.headers, ...r.headers }, body: m.body },
+          cors,
+        );
+      }
+      authContext = r.context;
+    }
 
     let body: Buffer;
     try {
@@ -155,21 +192,7 @@ export class Gateway {
       }
       throw err;
     }
-    const headers = collectHeaders(req);
-    headers.set('x-request-id', [requestId]);
-    ensureTraceparent(headers);
-    const greq: GatewayRequest = {
-      method,
-      rawPath: path,
-      rawQueryString,
-      headers,
-      body,
-      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-      protocol: `HTTP/${req.httpVersion}`,
-      requestId,
-      timeEpoch: Date.now(),
-    };
-    return this.#invoke(req, res, greq, match, cors);
+    return this.#invoke(req, res, { ...head, body }, match, cors, authContext);
   }
 
   async #invoke(
@@ -178,9 +201,10 @@ export class Gateway {
     greq: GatewayRequest,
     match: RouteMatch,
     cors: CorsConfig | undefined,
+    authorizer: AuthorizerContext | undefined,
   ): Promise<number> {
     const { requestId } = greq;
-    const identity = { accountId: this.#deps.accountId };
+    const identity = { accountId: this.#deps.accountId, authorizer };
     const event =
       match.route.payload === '1.0'
         ? buildEventV1(greq, match, identity)
@@ -260,6 +284,8 @@ export class Gateway {
     return status;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function message(text: string): { headers: Headers; body: Buffer } {
   return {

@@ -1,6 +1,6 @@
 // Request correlation: the X-Request-Id the gateway echoes and invokes with, and W3C traceparent.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 
 // Why this charset: the id becomes the Lambda request id, which appears in log lines and in the
 // Runtime API URLs of `provided` functions, so it must be short and URL-safe.
@@ -19,9 +19,22 @@ export function isValidTraceparent(value: string): boolean {
   return m !== null && m[1] !== 'ff' && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!);
 }
 
+// Why a pool: each `randomBytes` call is a synchronous OpenSSL call (≈2 µs), two per request
+// were the gateway's costliest own step for a no-op function. Refilled 128 ids at a time, as
+// node's `randomUUID` does; still the CSPRNG.
+const TRACE_ID_BYTES = 16 + 8;
+const entropy = Buffer.alloc(TRACE_ID_BYTES * 128);
+let entropyOffset = entropy.length;
+
 /** A new `traceparent` starting a trace (not sampled: Nimbus records no spans yet). */
 export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
+  if (entropyOffset === entropy.length) {
+    randomFillSync(entropy);
+    entropyOffset = 0;
+  }
+  const hex = entropy.toString('hex', entropyOffset, entropyOffset + TRACE_ID_BYTES);
+  entropyOffset += TRACE_ID_BYTES;
+  return `00-${hex.slice(0, 32)}-${hex.slice(32)}-00`;
 }
 
 /**

@@ -1,6 +1,8 @@
 // Route declarations: the shapes shared by nimbus.yml, the deploy API and the store, and the
 // pure parsing/validation of route keys, paths, base paths and CORS settings.
 
+import { parseRouteAuth, type AuthorizerSpec, type RouteAuth, type UsagePlanSpec } from './auth/auth-spec.js';
+
 /** Event payload format sent to a function: API Gateway HTTP API `2.0` or REST-style `1.0`. */
 export type PayloadVersion = '1.0' | '2.0';
 
@@ -47,6 +49,8 @@ export interface RouteSpec {
   /** `/users/{id}`, `/files/{proxy+}`, or `$default`. */
   readonly path: string;
   readonly payload: PayloadVersion;
+  /** Who may call the route; absent: everyone. */
+  readonly auth?: RouteAuth | undefined;
 }
 
 /** An app's gateway: its base path, CORS and routes. What a deploy carries and the store keeps. */
@@ -55,6 +59,10 @@ export interface AppGatewaySpec {
   readonly basePath: string;
   readonly cors?: CorsConfig | undefined;
   readonly routes: readonly RouteSpec[];
+  /** Authorizers routes name in `auth.authorizer`. */
+  readonly authorizers?: Readonly<Record<string, AuthorizerSpec>> | undefined;
+  /** Usage plans the app's API keys belong to. */
+  readonly usagePlans?: Readonly<Record<string, UsagePlanSpec>> | undefined;
 }
 
 /** A route declaration parsed from an event, before it is tied to a function. */
@@ -64,6 +72,7 @@ export interface ParsedRoute {
   readonly payload: PayloadVersion;
   /** The route asked for CORS (`cors: true` in Serverless style). */
   readonly cors: boolean;
+  readonly auth?: RouteAuth | undefined;
 }
 
 const VAR = /^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$/;
@@ -168,7 +177,10 @@ export function parseRouteEvent(
       return { problem: '`payload:` must be `2.0` or `1.0` (quote it: `"1.0"`)' };
     payload = p;
   }
-  return { ...r, payload, cors: v.cors !== undefined && v.cors !== false };
+  // Serverless `private: true` is REST API's "API key required".
+  const auth = parseRouteAuth(v.auth ?? (v.private === true ? 'apiKey' : undefined));
+  if (auth && 'problem' in auth) return { problem: `\`auth:\` ${auth.problem}` };
+  return { ...r, payload, cors: v.cors !== undefined && v.cors !== false, ...(auth ? { auth } : {}) };
 }
 
 /**

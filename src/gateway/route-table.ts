@@ -3,6 +3,7 @@
 
 import { lambdaName } from '../functions/function-model.js';
 import type { StoredAppGateway } from '../store/store.js';
+import type { AuthorizerSpec, UsagePlanSpec } from './auth/auth-spec.js';
 import {
   DEFAULT_ROUTE,
   joinPath,
@@ -24,6 +25,20 @@ export interface CompiledRoute {
   readonly payload: PayloadVersion;
   readonly cors: CorsConfig | undefined;
   readonly basePath: string;
+  /** Who may call the route; undefined: everyone. */
+  readonly auth: CompiledAuth | undefined;
+}
+
+/** A route's auth with the app's declarations it refers to resolved. */
+export interface CompiledAuth {
+  readonly apiKey: boolean;
+  readonly scopes: readonly string[] | undefined;
+  readonly authorizerName: string | undefined;
+  readonly authorizer: AuthorizerSpec | undefined;
+  /** Identifies the authorizer's settings, so compiled authorizers survive table reloads. */
+  readonly fingerprint: string;
+  /** The app's usage plans (an API key names one). */
+  readonly plans: Readonly<Record<string, UsagePlanSpec>>;
 }
 
 /** A matched route and its path parameters (URL-decoded). */
@@ -58,6 +73,7 @@ export class RouteTable {
   private constructor(apps: readonly StoredAppGateway[]) {
     let size = 0;
     for (const app of apps) {
+      const plans = app.usagePlans ?? {};
       if (app.cors) this.#corsApps.push({ basePath: app.basePath, cors: app.cors });
       for (const r of app.routes) {
         size++;
@@ -71,6 +87,7 @@ export class RouteTable {
           payload: r.payload,
           cors: app.cors,
           basePath: app.basePath,
+          auth: r.auth ? compileAuth(app, r.auth, plans) : undefined,
         });
         if (isDefault) {
           this.#defaults.push(route);
@@ -138,6 +155,22 @@ export class RouteTable {
     }
     return undefined;
   }
+}
+
+function compileAuth(
+  app: StoredAppGateway,
+  auth: NonNullable<StoredAppGateway['routes'][number]['auth']>,
+  plans: Readonly<Record<string, UsagePlanSpec>>,
+): CompiledAuth {
+  const authorizer = auth.authorizer === undefined ? undefined : app.authorizers?.[auth.authorizer];
+  return Object.freeze({
+    apiKey: auth.apiKey,
+    scopes: auth.scopes,
+    authorizerName: auth.authorizer,
+    authorizer,
+    fingerprint: `${app.app}\u0000${auth.authorizer ?? ''}\u0000${JSON.stringify(authorizer ?? null)}`,
+    plans,
+  });
 }
 
 /**

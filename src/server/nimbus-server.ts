@@ -9,6 +9,7 @@ import { AuthService } from '../auth/auth-service.js';
 import { CodeCache } from '../deploy/code-cache.js';
 import { DeployService } from '../deploy/deploy-service.js';
 import { lambdaName, LATEST, type FunctionVersion } from '../functions/function-model.js';
+import { RouteAuthorizer } from '../gateway/auth/route-authorizer.js';
 import { Gateway } from '../gateway/gateway.js';
 import { AsyncDispatcher } from '../invoke/async-dispatcher.js';
 import { FunctionResolver } from '../invoke/function-resolver.js';
@@ -131,7 +132,22 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const invoker = new InvokeService({ resolver, pool, logs, specFor });
     const dispatcher = new AsyncDispatcher(store.invocations, invoker, { ...options.async, onError });
     cleanups.push(() => dispatcher.stop());
-    const gateway = new Gateway({ routes: store.routes, invoker, accountId: ACCOUNT_ID, logger });
+    const gatewayAuth = new RouteAuthorizer({
+      apiKeys: store.apiKeys,
+      invoker,
+      accountId: ACCOUNT_ID,
+      region: options.region,
+      env: options.env,
+      logger,
+    });
+    cleanups.push(() => gatewayAuth.stop());
+    const gateway = new Gateway({
+      routes: store.routes,
+      invoker,
+      accountId: ACCOUNT_ID,
+      logger,
+      authorizer: gatewayAuth,
+    });
     const deployer = new DeployService({
       store,
       resolver,
@@ -149,6 +165,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       deployer,
       pool,
       logs,
+      gatewayAuth,
       region: options.region,
       accountId: ACCOUNT_ID,
       sandboxed,

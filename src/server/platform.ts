@@ -1,6 +1,7 @@
 // The composed services of one Nimbus node, as the API routes see them.
 
 import type { AuthService } from '../auth/auth-service.js';
+import type { RouteAuthorizer } from '../gateway/auth/route-authorizer.js';
 import type { DeployService } from '../deploy/deploy-service.js';
 import type { AsyncDispatcher } from '../invoke/async-dispatcher.js';
 import type { FunctionResolver } from '../invoke/function-resolver.js';
@@ -19,6 +20,8 @@ export interface Platform {
   readonly deployer: DeployService;
   readonly pool: WarmPool;
   readonly logs: LogSink;
+  /** Gateway auth: API keys, their usage, authorizer caches. */
+  readonly gatewayAuth: RouteAuthorizer;
   /** Region reported in ARNs and to functions. */
   readonly region: string;
   /** Account id reported in ARNs. */

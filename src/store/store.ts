@@ -76,6 +76,54 @@ export interface RouteStore {
   listApps(): Promise<StoredAppGateway[]>;
 }
 
+/** A gateway API key as stored: its sha256, never the key. */
+export interface ApiKeyRecord {
+  /** Stable id (`key_...`), shown by `nimbus keys ls`. */
+  readonly id: string;
+  /** Unique name given at creation. */
+  readonly name: string;
+  /** sha256 hex of the key. */
+  readonly keyHash: string;
+  /** The key's first characters, to tell keys apart in listings. */
+  readonly keyPrefix: string;
+  /** The app whose routes accept the key. */
+  readonly app: string;
+  /** Usage plan name (declared in the app's gateway.usagePlans). */
+  readonly plan: string;
+  readonly createdAt: string;
+  /** Set once revoked; a revoked key is refused but kept for its usage history. */
+  readonly revokedAt?: string | undefined;
+}
+
+/** One counter increment: `count` more requests of a key in a quota period. */
+export interface UsageIncrement {
+  readonly keyId: string;
+  /** `2026-11-22` (day) or `2026-11` (month), UTC. */
+  readonly period: string;
+  readonly count: number;
+}
+
+/** Gateway API keys and their per-period request counters. */
+export interface ApiKeyStore {
+  /** Store a new key. Throws `ResourceConflictException` if the name is taken. */
+  create(key: ApiKeyRecord): Promise<void>;
+  /** The key with this sha256 (revoked ones included). */
+  getByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  /** The key with this id, or else this name. */
+  find(idOrName: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key, optionally of one app, ordered by name. */
+  list(app?: string): Promise<ApiKeyRecord[]>;
+  /** Mark revoked. False if there is no such key or it was already revoked. */
+  revoke(id: string, at: string): Promise<boolean>;
+  /**
+   * Add increments atomically per counter (safe with many writers) and return each counter's
+   * new total, keyed `${keyId} ${period}`.
+   */
+  addUsage(increments: readonly UsageIncrement[]): Promise<Map<string, number>>;
+  /** Counters of a key, newest period first; with `periods`, only those. */
+  getUsage(keyId: string, periods?: readonly string[]): Promise<Array<{ period: string; count: number }>>;
+}
+
 /** Content-addressed code bundles (sha256 hex → bytes), shared by every node through the store. */
 export interface CodeStore {
   /** Store a blob; a no-op if the sha is already there. The caller computed `sha256` of `bytes`. */
@@ -202,6 +250,7 @@ export interface Store {
   readonly capabilities: Capabilities;
   readonly functions: FunctionStore;
   readonly routes: RouteStore;
+  readonly apiKeys: ApiKeyStore;
   readonly code: CodeStore;
   readonly invocations: InvocationQueue;
   readonly logs: LogStore;

@@ -122,3 +122,63 @@ test('bad routes and gateway settings are reported at file:line', () => {
     /nimbus\.yml:17:15: functions\.other\.events\[0\]\.http: route `GET \/users\/\{uid\}` is already declared at functions\.api\.events\[3\]\.http/,
   );
 });
+
+test('auth: route auth, authorizers and usage plans compile; mistakes are positioned', () => {
+  const config = parseAppConfig(
+    [
+      'app: secure',
+      'gateway:',
+      '  usagePlans:',
+      '    basic: { rate: 5, quota: { limit: 100, period: month } }',
+      '  authorizers:',
+      '    users: { type: jwt, issuer: https://i.example/, audience: api, secretEnv: JWT_SECRET }',
+      '    custom: { type: function, function: authz, identitySource: $request.header.x-token }',
+      'functions:',
+      '  api:',
+      '    handler: api.handler',
+      '    events:',
+      '      - http: { method: get, path: /k, auth: apiKey }',
+      '      - http: { method: get, path: /j, auth: { authorizer: users, scopes: [admin] } }',
+      '      - http: { method: get, path: /c, auth: custom }',
+      '  authz:',
+      '    handler: authz.handler',
+    ].join('\n'),
+    'nimbus.yml',
+  );
+  assert.deepEqual(
+    config.gateway.routes.map((r) => r.auth),
+    [
+      { apiKey: true },
+      { apiKey: false, authorizer: 'users', scopes: ['admin'] },
+      { apiKey: false, authorizer: 'custom' },
+    ],
+  );
+  assert.deepEqual(config.gateway.usagePlans, {
+    basic: { rate: 5, burst: 5, quota: { limit: 100, period: 'month' } },
+  });
+  assert.deepEqual(config.gateway.authorizers?.custom, {
+    type: 'function',
+    function: 'authz',
+    identitySource: ['$request.header.x-token'],
+    ttl: 300,
+  });
+  const text = errorText(
+    [
+      'app: bad',
+      'gateway:',
+      '  authorizers:',
+      '    custom: { type: function, function: ghost }',
+      'functions:',
+      '  api:',
+      '    handler: api.handler',
+      '    events:',
+      '      - http: { method: get, path: /k, auth: apiKey }',
+      '      - http: { method: get, path: /j, auth: nobody }',
+      '      - http: { method: get, path: /s, auth: { authorizer: custom, scopes: [a] } }',
+    ].join('\n'),
+  );
+  assert.match(text, /nimbus\.yml:4:\d+: .*function `ghost` is not declared/);
+  assert.match(text, /nimbus\.yml:9:\d+: .*no usage plan is declared/);
+  assert.match(text, /nimbus\.yml:10:\d+: .*authorizer `nobody` is not declared/);
+  assert.match(text, /nimbus\.yml:11:\d+: .*`scopes` need a JWT authorizer/);
+});

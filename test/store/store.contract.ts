@@ -2,6 +2,7 @@
 
 import type { Store } from '../../src/store/store.js';
 import type { TestStoreName, TestStores } from '../helpers/test-stores.js';
+import { apiKeyStoreContract } from './contract/api-key-store.contract.js';
 import { capabilitiesContract } from './contract/capabilities.contract.js';
 import { functionStoreContract } from './contract/function-store.contract.js';
 import { queueAndLogsContract } from './contract/queue-and-logs.contract.js';
@@ -14,6 +15,7 @@ import { routeStoreContract } from './contract/route-store.contract.js';
 export function storeContract(name: TestStoreName, open: () => Promise<Store>, stores: TestStores): void {
   functionStoreContract(open);
   routeStoreContract(open);
+  apiKeyStoreContract(open);
   queueAndLogsContract(open, stores);
   capabilitiesContract(name, open, stores);
 }

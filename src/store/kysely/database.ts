@@ -115,6 +115,8 @@ export interface RoutesTable {
   payload: string;
   /** Order as declared, for stable listings. */
   position: number;
+  /** RouteAuth as JSON, or null for an open route. */
+  auth: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Per-app gateway settings. */
@@ -124,6 +126,28 @@ export interface AppGatewaysTable {
   /** CorsConfig as JSON, or null for no CORS. */
   cors: string | null;
   updated_at: string;
+  /** `{ authorizers, usagePlans }` as JSON, or null. */
+  auth: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Issued gateway API keys (sha256 only). */
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  key_prefix: string;
+  app: string;
+  plan: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** Requests per API key per quota period. */
+export interface ApiKeyUsageTable {
+  key_id: string;
+  period: string;
+  /** bigint on PostgreSQL (a string from `pg`); read through Number(). */
+  count: ColumnType<number | string, number, number>;
 }
 
 /** Every table of the store, as Kysely sees it. */
@@ -139,6 +163,8 @@ export interface Database {
   settings: SettingsTable;
   routes: RoutesTable;
   app_gateways: AppGatewaysTable;
+  api_keys: ApiKeysTable;
+  api_key_usage: ApiKeyUsageTable;
 }
 
 /** Reads an epoch-ms column (number on SQLite, bigint-as-string on PostgreSQL) as a number. */

@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import type { AdvisoryLocks, Notifier, StoreCoordination } from '../coordination.js';
 import type { Capabilities, LogStore, Store } from '../store.js';
+import { KyselyApiKeyStore } from './api-key-store.js';
 import { KyselyCodeStore } from './code-store.js';
 import { KyselyCredentialStore, KyselySettingsStore } from './credential-store.js';
 import type { Database } from './database.js';
@@ -33,6 +34,7 @@ export function createKyselyStore(parts: KyselyStoreParts): Store & StoreCoordin
     capabilities: Object.freeze({ ...capabilities }),
     functions: new KyselyFunctionStore(db),
     routes: new KyselyRouteStore(db),
+    apiKeys: new KyselyApiKeyStore(db),
     code: new KyselyCodeStore(db),
     invocations: new KyselyInvocationQueue(db, capabilities, parts.notifier),
     logs: parts.logs ?? new KyselyLogStore(db),

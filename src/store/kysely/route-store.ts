@@ -13,6 +13,7 @@ import {
   type RouteMethod,
   type RouteSpec,
 } from '../../gateway/route-spec.js';
+import type { RouteAuth } from '../../gateway/auth/auth-spec.js';
 import type { RouteStore, StoredAppGateway } from '../store.js';
 import type { Database } from './database.js';
 
@@ -36,6 +37,10 @@ export async function replaceAppRoutes(
       base_path: gateway.basePath,
       cors: gateway.cors ? JSON.stringify(gateway.cors) : null,
       updated_at: now,
+      auth:
+        gateway.authorizers || gateway.usagePlans
+          ? JSON.stringify({ authorizers: gateway.authorizers, usagePlans: gateway.usagePlans })
+          : null,
     })
     .execute();
   for (const [position, route] of gateway.routes.entries()) {
@@ -50,6 +55,7 @@ export async function replaceAppRoutes(
         path: route.path,
         payload: route.payload,
         position,
+        auth: route.auth ? JSON.stringify(route.auth) : null,
       })
       .onConflict((oc) => oc.column('route_key').doNothing())
       .returning('route_key')
@@ -109,15 +115,21 @@ export class KyselyRouteStore implements RouteStore {
         method: r.method as RouteMethod,
         path: r.path,
         payload: r.payload as PayloadVersion,
+        ...(r.auth === null ? {} : { auth: JSON.parse(r.auth) as RouteAuth }),
       });
     }
     return apps
       .filter((a) => byApp.has(a.app))
-      .map((a) => ({
-        app: a.app,
-        basePath: a.base_path,
-        ...(a.cors === null ? {} : { cors: JSON.parse(a.cors) as CorsConfig }),
-        routes: byApp.get(a.app) ?? [],
-      }));
+      .map((a) => {
+        const auth = a.auth === null ? {} : (JSON.parse(a.auth) as Partial<AppGatewaySpec>);
+        return {
+          app: a.app,
+          basePath: a.base_path,
+          ...(a.cors === null ? {} : { cors: JSON.parse(a.cors) as CorsConfig }),
+          routes: byApp.get(a.app) ?? [],
+          ...(auth.authorizers ? { authorizers: auth.authorizers } : {}),
+          ...(auth.usagePlans ? { usagePlans: auth.usagePlans } : {}),
+        };
+      });
   }
 }
