@@ -1,9 +1,10 @@
 // `npm run bench`: runs every benchmark, writes bench/RESULTS.md, and cleans up even on failure.
-// Flags: --quick (fewer samples, shorter runs), --only=cold,warm,memory,deploy, --out=FILE.
+// Flags: --quick (fewer samples, shorter runs), --only=cold,warm,memory,deploy,gateway, --out=FILE.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { coldStartBench } from './cold-start.js';
 import { deployTimeBench } from './deploy-time.js';
+import { gatewayBench } from './gateway.js';
 import { instanceMemoryBench } from './instance-memory.js';
 import { removeAppDirs } from './lib/nimbus-client.js';
 import { stopAllChildren } from './lib/processes.js';
@@ -23,6 +24,7 @@ const benches: Array<[string, () => Promise<BenchOutput>]> = [
   ['warm', () => warmInvokeBench({ seconds: quick ? 2 : 5 })],
   ['memory', () => instanceMemoryBench({ instances: quick ? 2 : 3 })],
   ['deploy', () => deployTimeBench({ deploys: quick ? 4 : 8 })],
+  ['gateway', () => gatewayBench({ seconds: quick ? 2 : 10 })],
 ];
 
 const started = performance.now();

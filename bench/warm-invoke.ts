@@ -5,40 +5,11 @@ import { appFiles, OK_BODY } from './lib/apps.js';
 import { BenchClient, signedInvoke, writeApp } from './lib/nimbus-client.js';
 import { startBareServer, startServerProcess } from './lib/processes.js';
 import { table, type BenchOutput, type Figure } from './lib/report.js';
-import { treeCpuMs } from './lib/proc.js';
+import { measure, type Row } from './lib/measure.js';
 import { sleep } from './lib/stats.js';
-import { haveWrk, pin, wrk, type WrkResult, type WrkTarget } from './lib/wrk.js';
+import { haveWrk, pin, wrk, type WrkTarget } from './lib/wrk.js';
 
 const EVENT = '{"bench":true}';
-
-interface Row {
-  readonly name: string;
-  readonly result: WrkResult;
-  /** CPU µs per request of the server process (all threads) and of its child processes. */
-  readonly serverUs: number;
-  readonly childrenUs: number;
-}
-
-/** One wrk run with the CPU time the server's process tree spent on it. */
-async function measure(
-  name: string,
-  t: WrkTarget,
-  pid: number,
-  c: number,
-  seconds: number,
-  cpu?: number,
-): Promise<Row> {
-  const before = treeCpuMs(pid);
-  const result = await wrk(t, c, seconds, cpu);
-  const after = treeCpuMs(pid);
-  const perReq = (ms: number) => (ms * 1000) / Math.max(1, result.requests);
-  return {
-    name,
-    result,
-    serverUs: perReq(after.self - before.self),
-    childrenUs: perReq(after.children - before.children),
-  };
-}
 
 /** Run the warm-invoke comparison for `seconds` per point. */
 export async function warmInvokeBench(opts: { seconds: number }): Promise<BenchOutput> {

@@ -24,6 +24,8 @@ export interface WrkResult {
 
 /** What to send. */
 export interface WrkTarget {
+  /** @default 'POST' */
+  readonly method?: string;
   readonly url: string;
   readonly path: string;
   readonly body: string;
@@ -36,9 +38,9 @@ function script(t: WrkTarget): string {
   const headers = Object.entries(t.headers)
     .map(([k, v]) => `wrk.headers[${lua(k)}] = ${lua(v)}`)
     .join('\n');
-  return `wrk.method = "POST"
+  return `wrk.method = ${lua(t.method ?? 'POST')}
 wrk.path = ${lua(t.path)}
-wrk.body = ${lua(t.body)}
+${t.body === '' ? '' : `wrk.body = ${lua(t.body)}`}
 ${headers}
 done = function(summary, latency, requests)
   local e = summary.errors
