@@ -15,7 +15,7 @@ export interface AsyncDispatcherOptions {
   readonly maxAttempts?: number;
   /** First retry delay; doubles each attempt, with ±20% jitter. @default 1000 */
   readonly retryBaseMs?: number;
-  /** Events older than this are not run (again) but fail with `EventAgeExceeded`. @default 21600000 (6 h, Lambda's default) */
+  /** Events at least this old are not run (again) but fail with `EventAgeExceeded`. @default 21600000 (6 h, Lambda's default) */
   readonly maxEventAgeMs?: number;
   /** Lease on a claimed invocation; a crashed node's claims are retaken after it. @default 900000 (Lambda's max timeout) */
   readonly leaseMs?: number;
@@ -110,7 +110,7 @@ export class AsyncDispatcher {
 
   async #run(inv: AsyncInvocation): Promise<void> {
     const { id, functionName, qualifier, payload, attempts } = inv;
-    if (Date.now() - inv.createdAt > this.#maxEventAgeMs) {
+    if (Date.now() - inv.createdAt >= this.#maxEventAgeMs) {
       // Lambda drops events older than the maximum event age instead of running them late.
       const errorMessage = `Event age exceeded the maximum of ${Math.round(this.#maxEventAgeMs / 1000)} s; not run.`;
       await this.#queue.complete(id, {
