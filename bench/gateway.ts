@@ -2,7 +2,7 @@
 // and thread tier; API-key and JWT routes when this tree has them) beside a bare node:http server.
 import { functionYaml, OK_BODY } from './lib/apps.js';
 import { AUTH_CASES, probeAuth, type AuthCase } from './lib/gateway-auth.js';
-import { measure, type Row } from './lib/measure.js';
+import { LOAD_COLUMNS, loadRow, measure, type Row } from './lib/measure.js';
 import { BenchClient, writeApp } from './lib/nimbus-client.js';
 import { startBareServer, startServerProcess } from './lib/processes.js';
 import { table, type BenchOutput, type Figure } from './lib/report.js';
@@ -140,40 +140,15 @@ function report(rows: Row[], skipped: Array<[AuthCase, string]>, seconds: number
     });
   }
   const dash = '—';
-  const details: string[] = table(
-    [
-      'server',
-      'connections',
-      'req/s',
-      'p50',
-      'p90',
-      'p99',
-      'vs bare req/s',
-      'errors',
-      'CPU/req: server',
-      'CPU/req: instances',
-    ],
-    [
-      ...rows.map(({ name, result: r, serverUs, childrenUs }) => [
-        name,
-        String(r.connections),
-        r.rps.toFixed(0),
-        `${r.p50.toFixed(3)} ms`,
-        `${r.p90.toFixed(3)} ms`,
-        `${r.p99.toFixed(3)} ms`,
-        `${((100 * r.rps) / (r.connections === 1 ? bare1 : bareHi).rps).toFixed(1)}%`,
-        String(r.errors),
-        `${serverUs.toFixed(0)} µs`,
-        name === BARE ? dash : `${childrenUs.toFixed(0)} µs`,
-      ]),
-      ...skipped.map(([c]) => [
-        authName(c),
-        `1, ${HI}`,
-        'not available in this tree',
-        ...Array<string>(7).fill(dash),
-      ]),
-    ],
-  );
+  const details: string[] = table(LOAD_COLUMNS, [
+    ...rows.map((row) => loadRow(row, row.result.connections === 1 ? bare1 : bareHi, row.name === BARE)),
+    ...skipped.map(([c]) => [
+      authName(c),
+      `1, ${HI}`,
+      'not available in this tree',
+      ...Array<string>(7).fill(dash),
+    ]),
+  ]);
   if (skipped.length) details.push('', ...skipped.map(([c, r]) => `- ${c.label} route not run: ${r}`));
   const method = [
     `- Load generator: \`wrk -t1 -cN -d${seconds}s\` (C, its own process), a plain \`GET\` with keep-alive, at 1 and ${HI} connections; every target gets a 1 s warm-up at ${HI} connections first, then the points run one after another in the same run.`,

@@ -5,7 +5,7 @@ import { appFiles, OK_BODY } from './lib/apps.js';
 import { BenchClient, signedInvoke, writeApp } from './lib/nimbus-client.js';
 import { startBareServer, startServerProcess } from './lib/processes.js';
 import { table, type BenchOutput, type Figure } from './lib/report.js';
-import { measure, type Row } from './lib/measure.js';
+import { LOAD_COLUMNS, loadRow, measure, type Row } from './lib/measure.js';
 import { sleep } from './lib/stats.js';
 import { haveWrk, pin, wrk, type WrkTarget } from './lib/wrk.js';
 
@@ -121,33 +121,11 @@ function report(rows: Row[], seconds: number): BenchOutput {
     digits: 3,
   });
   const details = table(
-    [
-      'server',
-      'connections',
-      'req/s',
-      'p50',
-      'p90',
-      'p99',
-      'vs bare req/s',
-      'errors',
-      'CPU/req: server',
-      'CPU/req: instances',
-    ],
-    rows.map(({ name, result: r, serverUs, childrenUs }) => {
-      const base = r.connections === 1 ? bare1 : bare32; // pinned row: vs unpinned bare
-      return [
-        name,
-        String(r.connections),
-        r.rps.toFixed(0),
-        `${r.p50.toFixed(3)} ms`,
-        `${r.p90.toFixed(3)} ms`,
-        `${r.p99.toFixed(3)} ms`,
-        `${((100 * r.rps) / base.rps).toFixed(1)}%`,
-        String(r.errors),
-        `${serverUs.toFixed(0)} µs`,
-        name.startsWith('bare') ? '—' : `${childrenUs.toFixed(0)} µs`,
-      ];
-    }),
+    LOAD_COLUMNS,
+    // The pinned row compares with the unpinned bare baseline.
+    rows.map((row) =>
+      loadRow(row, row.result.connections === 1 ? bare1 : bare32, row.name.startsWith('bare')),
+    ),
   );
   const method = [
     `- Load generator: \`wrk -t1 -cN -d${seconds}s\` (C, its own process) with a Lua script sending a fixed POST: the Lambda Invoke path \`/2015-03-31/functions/{name}/invocations\` with \`Authorization\`, \`X-Amz-Date\`, \`Host\` and \`Content-Type\` precomputed with \`@smithy/signature-v4\` (what the AWS SDK uses) over the fixed body \`${EVENT}\`. The server verifies the full signature (body hash, HMAC) on every request; a signature stays valid for the 15 min skew window, far longer than the run.`,

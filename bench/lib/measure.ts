@@ -31,3 +31,34 @@ export async function measure(
     childrenUs: perReq(after.children - before.children),
   };
 }
+
+/** Column headers of a load-test details table (rows from {@link loadRow}). */
+export const LOAD_COLUMNS = [
+  'server',
+  'connections',
+  'req/s',
+  'p50',
+  'p90',
+  'p99',
+  'vs bare req/s',
+  'errors',
+  'CPU/req: server',
+  'CPU/req: instances',
+];
+
+/** One details-table row: `row` against the bare baseline `base`; bare rows have no instances. */
+export function loadRow(row: Row, base: WrkResult, bare: boolean): string[] {
+  const { name, result: r, serverUs, childrenUs } = row;
+  return [
+    name,
+    String(r.connections),
+    r.rps.toFixed(0),
+    `${r.p50.toFixed(3)} ms`,
+    `${r.p90.toFixed(3)} ms`,
+    `${r.p99.toFixed(3)} ms`,
+    `${((100 * r.rps) / base.rps).toFixed(1)}%`,
+    String(r.errors),
+    `${serverUs.toFixed(0)} µs`,
+    bare ? '—' : `${childrenUs.toFixed(0)} µs`,
+  ];
+}

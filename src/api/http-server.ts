@@ -3,7 +3,7 @@
 // every other path goes to the HTTP gateway (user routes).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { NimbusError, isNimbusError } from '../errors.js';
+import { NimbusError, errors, isNimbusError } from '../errors.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
 import type { Platform } from '../server/platform.js';
 import { readBody, type ApiResponse } from './http-io.js';
@@ -108,12 +108,7 @@ async function handle(
       body: (limit, what) => {
         if (preRead === undefined) return readBody(req, limit, what);
         if (preRead.length > limit)
-          return Promise.reject(
-            new NimbusError(
-              'RequestEntityTooLargeException',
-              `${what ?? 'Request body'} of ${preRead.length} bytes exceeds the maximum of ${limit} bytes.`,
-            ),
-          );
+          return Promise.reject(errors.tooLarge(what ?? 'Request body', preRead.length, limit));
         return Promise.resolve(preRead);
       },
     });

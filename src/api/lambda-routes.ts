@@ -7,6 +7,7 @@ import { enqueueAsync } from '../invoke/enqueue-async.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
 import type { Platform } from '../server/platform.js';
 import { assertJsonPayload, header, type ApiResponse } from './http-io.js';
+import { invokeResponse, type InvokeHeaderNames } from './invoke-response.js';
 import type { RouteContext, RouteTable } from './route-context.js';
 
 const RUNTIME_IDS = { nodejs: 'nodejs20.x', python: 'python3.11', provided: 'provided.al2023' } as const;
@@ -127,12 +128,12 @@ async function invoke(ctx: RouteContext): Promise<ApiResponse> {
     logTail: logType === 'Tail',
     clientContext: header(req, 'x-amz-client-context'),
   });
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'x-amzn-requestid': res.requestId,
-    'x-amz-executed-version': res.executedVersion,
-  };
-  if (!res.ok) headers['x-amz-function-error'] = 'Unhandled';
-  if (res.logTail !== undefined) headers['x-amz-log-result'] = Buffer.from(res.logTail).toString('base64');
-  return { status: 200, headers, body: res.payload };
+  return invokeResponse(res, LAMBDA_HEADERS);
 }
+
+const LAMBDA_HEADERS: InvokeHeaderNames = {
+  requestId: 'x-amzn-requestid',
+  executedVersion: 'x-amz-executed-version',
+  functionError: 'x-amz-function-error',
+  logResult: 'x-amz-log-result',
+};

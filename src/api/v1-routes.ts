@@ -10,6 +10,7 @@ import { MAX_CODE_BYTES } from '../deploy/deploy-service.js';
 import type { Platform } from '../server/platform.js';
 import { z } from 'zod';
 import { assertJsonPayload, header, parseJsonBody, type ApiResponse } from './http-io.js';
+import { invokeResponse, type InvokeHeaderNames } from './invoke-response.js';
 import type { RouteContext, RouteTable } from './route-context.js';
 
 function describeFunction(v: FunctionVersion) {
@@ -203,15 +204,15 @@ async function invoke({ platform, params, query, req, body }: RouteContext): Pro
     requestId: header(req, 'x-request-id'),
     logTail: query.get('log') === 'tail',
   });
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'x-nimbus-request-id': res.requestId,
-    'x-nimbus-executed-version': res.executedVersion,
-  };
-  if (!res.ok) headers['x-nimbus-function-error'] = 'Unhandled';
-  if (res.logTail !== undefined) headers['x-nimbus-log-result'] = Buffer.from(res.logTail).toString('base64');
-  return { status: 200, headers, body: res.payload };
+  return invokeResponse(res, V1_HEADERS);
 }
+
+const V1_HEADERS: InvokeHeaderNames = {
+  requestId: 'x-nimbus-request-id',
+  executedVersion: 'x-nimbus-executed-version',
+  functionError: 'x-nimbus-function-error',
+  logResult: 'x-nimbus-log-result',
+};
 
 function safeJson(text: string): unknown {
   try {
