@@ -102,6 +102,13 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The path exists but not for this HTTP method.',
   },
+  // Async invocations (src/invoke).
+  // Queues (src/services/queues) and the SQS facade.
+  // Topics (src/services/topics).
+  // Buckets (src/services/buckets) and the S3 facade.
+  // Document tables (src/services/tables).
+  // Schedules (src/events/schedules).
+  // SDK and scoped tokens (src/sdk).
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable error code from {@link ERROR_CODES}. */

@@ -6,9 +6,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { NimbusError, errors, isNimbusError } from '../errors.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
 import type { Platform } from '../server/platform.js';
+import { awsServiceOf } from './aws-service.js';
+import { bucketsRoutes } from './buckets-routes.js';
 import { readBody, type ApiResponse } from './http-io.js';
 import { keysRoutes } from './keys-routes.js';
 import { lambdaRoutes } from './lambda-routes.js';
+import { queuesRoutes } from './queues-routes.js';
+import { handleS3 } from './s3/s3-facade.js';
+import { schedulesRoutes } from './schedules-routes.js';
+import { handleSqs } from './sqs/sqs-facade.js';
+import { tablesRoutes } from './tables-routes.js';
+import { topicsRoutes } from './topics-routes.js';
 import type { AuthMode, RouteEntry, RouteHandler, RouteTable } from './route-context.js';
 import { Router } from './router.js';
 import { v1Routes } from './v1-routes.js';
@@ -28,6 +36,11 @@ export function buildRouter(): Router<RouteEntry> {
   v1Routes(table);
   keysRoutes(table);
   lambdaRoutes(table);
+  queuesRoutes(table);
+  topicsRoutes(table);
+  bucketsRoutes(table);
+  tablesRoutes(table);
+  schedulesRoutes(table);
   return router;
 }
 
@@ -43,13 +56,23 @@ export function isApiPath(url: string): boolean {
 }
 
 /**
- * Create (not start) the HTTP server for `platform`. Requests outside the API's paths go to
+ * Create (not start) the HTTP server for `platform`. Requests signed for S3 or SQS go to those
+ * facades (told apart from user routes by the SigV4 credential scope's service, as LocalStack
+ * does, so the AWS SDKs need nothing but `endpoint`); requests outside the API's paths go to
  * `gateway`; without one they answer 404 as before.
  */
 export function createApiServer(platform: Platform, logger: ApiLogger, gateway?: FallbackHandler): Server {
   const router = buildRouter();
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    if (gateway && !isApiPath(req.url ?? '/')) void gateway.handle(req, res);
+    const url = req.url ?? '/';
+    if (isApiPath(url)) {
+      void handle(platform, router, logger, req, res);
+      return;
+    }
+    const service = awsServiceOf(req);
+    if (service === 's3') void handleS3(platform, req, res);
+    else if (service === 'sqs') void handleSqs(platform, req, res);
+    else if (gateway) void gateway.handle(req, res);
     else void handle(platform, router, logger, req, res);
   });
   return server;

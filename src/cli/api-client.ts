@@ -12,6 +12,8 @@ export interface DeployFunctionRequest {
   readonly codeSha256: string;
   readonly codeSize: number;
   readonly config: DeployFunctionConfig;
+  /** The function's `events` as written in nimbus.yml (the server checks the ones it knows). */
+  readonly events?: readonly unknown[];
 }
 
 /** Body of `POST /v1/apps/{app}/deploy`. */
@@ -21,6 +23,8 @@ export interface DeployRequest {
   readonly prune: boolean;
   /** The app's HTTP routes and gateway settings; omit to leave the stored routes unchanged. */
   readonly gateway?: AppGatewaySpec;
+  /** Declared resources per kind (`buckets`, `queues`, `tables`, `topics`): name → options. */
+  readonly resources?: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, unknown>>>>>>;
 }
 
 /** Answer of `POST /v1/apps/{app}/deploy`. */
@@ -304,6 +308,18 @@ export class ApiClient {
   /** Revokes a key by id or name. */
   async revokeKey(key: string): Promise<ApiKeyInfo> {
     return this.#json('DELETE', `/v1/keys/${enc(key)}`);
+  }
+
+  /**
+   * Any JSON call of the /v1 API (for command modules with their own small typed wrappers, e.g.
+   * `nimbus queues`): `query` becomes the query string, `json` the body.
+   */
+  request<T>(
+    method: string,
+    path: string,
+    options: { query?: Record<string, string | number | boolean | undefined>; json?: unknown } = {},
+  ): Promise<T> {
+    return this.#json<T>(method, path, options);
   }
 
   async #json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

@@ -8,6 +8,7 @@ import { lambdaName, NAME_PATTERN, type FunctionVersion } from '../functions/fun
 import type { FunctionResolver } from '../invoke/function-resolver.js';
 import type { WarmPool } from '../pool/warm-pool.js';
 import type { Store } from '../store/store.js';
+import type { AppDeployHook, AppEventSpec } from './app-deploy-hook.js';
 
 /** Largest code bundle accepted (Lambda allows 250 MB unzipped; ours are compressed). */
 export const MAX_CODE_BYTES = 64 * 1024 * 1024;
@@ -28,6 +29,8 @@ export interface DeployServiceDeps {
   readonly onDeployed?: (versions: readonly FunctionVersion[]) => void;
   /** Called after any change that may change routes (deploy, delete), e.g. to rebuild the route table. */
   readonly onRoutesChanged?: () => void;
+  /** The resource and trigger services' parts in deploys, in the order they apply. @default [] */
+  readonly hooks?: readonly AppDeployHook[];
 }
 
 /** Deploys, deletes and code uploads. */
@@ -106,10 +109,28 @@ export class DeployService {
         }
       }
     }
+    const spec: AppEventSpec = {
+      app,
+      resources: req.resources,
+      functions: req.functions.map((fn) => ({
+        name: fn.name,
+        fullName: lambdaName(app, fn.name),
+        events: fn.events,
+      })),
+      prune: req.prune,
+    };
+    const hooks = this.#deps.hooks ?? [];
+    // Every service checks its part before anything is stored, so a bad trigger refuses the deploy.
+    for (const hook of hooks) await hook.validate(spec);
     try {
       await store.functions.deployApp(
         app,
-        req.functions.map((fn) => ({ ...fn, config: freezeConfig(fn.config) })),
+        req.functions.map((fn) => ({
+          name: fn.name,
+          codeSha256: fn.codeSha256,
+          codeSize: fn.codeSize,
+          config: freezeConfig(fn.config),
+        })),
         { prune: req.prune, gateway: req.gateway },
       );
     } finally {
@@ -124,6 +145,8 @@ export class DeployService {
     // Idle instances of the replaced $LATEST are disposed now; the invoke path starts new ones.
     for (const name of fullNames) pool.retire(name, '$LATEST');
     for (const name of removed) pool.retire(name);
+    // Resources and triggers follow the functions: created if missing, the app's triggers replaced.
+    for (const hook of hooks) await hook.apply(spec);
     const latest: FunctionVersion[] = [];
     for (const name of fullNames) {
       const v = await store.functions.getVersion(name, '$LATEST');
@@ -144,6 +167,7 @@ export class DeployService {
 
   /** Delete one function (all versions and aliases). */
   async deleteFunction(fullName: string): Promise<void> {
+    const app = (await this.#deps.store.functions.getVersion(fullName, '$LATEST'))?.app;
     const existed = await this.#deps.store.functions.deleteFunction(fullName);
     if (!existed) {
       throw new NimbusError(
@@ -154,6 +178,9 @@ export class DeployService {
     this.#deps.resolver.invalidate(fullName);
     this.#deps.pool.retire(fullName);
     this.#deps.onRoutesChanged?.();
+    if (app !== undefined) {
+      for (const hook of this.#deps.hooks ?? []) await hook.removeFunction?.(app, fullName);
+    }
   }
 
   /** Delete every function of an app. */
@@ -167,6 +194,7 @@ export class DeployService {
     }
     await this.#deps.store.functions.deployApp(app, [], { prune: true });
     this.#deps.onRoutesChanged?.();
+    for (const hook of this.#deps.hooks ?? []) await hook.removeApp(app);
     const names = fns.map((v) => lambdaName(v.app, v.name));
     for (const name of names) {
       this.#deps.resolver.invalidate(name);

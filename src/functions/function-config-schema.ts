@@ -86,6 +86,10 @@ export const gatewaySpecSchema = z
   })
   .strict();
 
+const resourceMap = z
+  .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/), z.record(z.string(), z.unknown()))
+  .default({});
+
 /** Body of `POST /v1/apps/{app}/deploy`. */
 export const deployRequestSchema = z
   .object({
@@ -97,10 +101,22 @@ export const deployRequestSchema = z
             codeSha256: z.string().regex(/^[0-9a-f]{64}$/),
             codeSize: z.number().int().min(0),
             config: functionConfigSchema,
+            /** The function's `events` as written in nimbus.yml; each service checks its own types. */
+            events: z.array(z.unknown()).max(100).default([]),
           })
           .strict(),
       )
       .max(200),
+    /** Declared resources (name → options as written) per kind; each service checks its own kind. */
+    resources: z
+      .object({
+        buckets: resourceMap,
+        queues: resourceMap,
+        tables: resourceMap,
+        topics: resourceMap,
+      })
+      .strict()
+      .default({ buckets: {}, queues: {}, tables: {}, topics: {} }),
     prune: z.boolean().default(true),
     /** Absent (older clients): the app's routes stay as they are. Present: they are replaced. */
     gateway: gatewaySpecSchema.optional(),

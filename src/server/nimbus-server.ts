@@ -11,13 +11,20 @@ import { DeployService } from '../deploy/deploy-service.js';
 import { lambdaName, LATEST, type FunctionVersion } from '../functions/function-model.js';
 import { RouteAuthorizer } from '../gateway/auth/route-authorizer.js';
 import { Gateway } from '../gateway/gateway.js';
+import { Scheduler } from '../events/schedules/scheduler.js';
 import { AsyncDispatcher } from '../invoke/async-dispatcher.js';
+import { enqueueAsync } from '../invoke/enqueue-async.js';
 import { FunctionResolver } from '../invoke/function-resolver.js';
 import { InvokeService } from '../invoke/invoke-service.js';
 import { LogSink } from '../observe/log-sink.js';
 import { WarmPool } from '../pool/warm-pool.js';
 import { createBackends } from '../runtime/create-backends.js';
 import type { InstanceSpec } from '../runtime/runtime-backend.js';
+import { BucketService } from '../services/buckets/bucket-service.js';
+import { QueueService } from '../services/queues/queue-service.js';
+import type { ServiceContext } from '../services/service-context.js';
+import { TableService } from '../services/tables/table-service.js';
+import { TopicService } from '../services/topics/topic-service.js';
 import { defaultStoreUrl, openStore } from '../store/open-store.js';
 import type { Platform } from './platform.js';
 import { compileServerOptions, type ServerOptionsInput } from './server-options.js';
@@ -132,6 +139,32 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const invoker = new InvokeService({ resolver, pool, logs, specFor });
     const dispatcher = new AsyncDispatcher(store.invocations, invoker, { ...options.async, onError });
     cleanups.push(() => dispatcher.stop());
+
+    // Resource and trigger services, in dependency order (topics deliver to queues).
+    const services: ServiceContext = {
+      store,
+      dataDir: options.dataDir,
+      invoker,
+      enqueueAsync: (functionName, payload, opts) =>
+        enqueueAsync(
+          { resolver, queue: store.invocations, dispatcher },
+          { functionName, qualifier: opts?.qualifier, payload },
+        ),
+      region: options.region,
+      accountId: ACCOUNT_ID,
+      logger,
+      onError,
+    };
+    const queues = new QueueService(services);
+    const topics = new TopicService(services, queues);
+    const buckets = new BucketService(services);
+    const tables = new TableService(services);
+    const scheduler = new Scheduler(services);
+    const lifecycles = [queues, topics, buckets, tables, scheduler];
+    // Stopped before the dispatcher and pool (cleanups run in reverse), so triggers in flight finish.
+    cleanups.push(async () => {
+      await Promise.all(lifecycles.map((l) => l.stop()));
+    });
     const gatewayAuth = new RouteAuthorizer({
       apiKeys: store.apiKeys,
       invoker,
@@ -154,6 +187,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       pool,
       onDeployed: warmMinimum,
       onRoutesChanged: () => gateway.invalidate(),
+      hooks: lifecycles.map((l) => l.deployHook),
     });
 
     const platform: Platform = {
@@ -169,6 +203,12 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       region: options.region,
       accountId: ACCOUNT_ID,
       sandboxed,
+      services,
+      queues,
+      topics,
+      buckets,
+      tables,
+      scheduler,
     };
     const server = createApiServer(platform, logger, gateway);
     await new Promise<void>((resolveListen, reject) => {
@@ -193,6 +233,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
         logger.info(`requeued ${requeued} async invocation(s) left running by a previous run`);
     }
     dispatcher.start();
+    for (const l of lifecycles) await l.start();
     warmMinimum(await store.functions.listFunctions());
 
     const port = (server.address() as AddressInfo).port;

@@ -8,6 +8,12 @@ import type { FunctionResolver } from '../invoke/function-resolver.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
 import type { LogSink } from '../observe/log-sink.js';
 import type { WarmPool } from '../pool/warm-pool.js';
+import type { Scheduler } from '../events/schedules/scheduler.js';
+import type { BucketService } from '../services/buckets/bucket-service.js';
+import type { QueueService } from '../services/queues/queue-service.js';
+import type { ServiceContext } from '../services/service-context.js';
+import type { TableService } from '../services/tables/table-service.js';
+import type { TopicService } from '../services/topics/topic-service.js';
 import type { Store } from '../store/store.js';
 
 /** Everything a route handler may use. */
@@ -28,4 +34,11 @@ export interface Platform {
   readonly accountId: string;
   /** Whether function instances run sandboxed (bubblewrap available and enabled). */
   readonly sandboxed: boolean;
+  /** What the resource services were built from (enqueueAsync, dataDir, ...). */
+  readonly services: ServiceContext;
+  readonly queues: QueueService;
+  readonly topics: TopicService;
+  readonly buckets: BucketService;
+  readonly tables: TableService;
+  readonly scheduler: Scheduler;
 }

@@ -3,6 +3,11 @@
 
 import type { Alias, FunctionConfig, FunctionVersion } from '../functions/function-model.js';
 import type { AppGatewaySpec } from '../gateway/route-spec.js';
+import type { DocumentStore } from './ports/documents.js';
+import type { ObjectStore } from './ports/objects.js';
+import type { QueueStore } from './ports/queues.js';
+import type { ScheduleStore } from './ports/schedules.js';
+import type { TopicStore } from './ports/topics.js';
 
 /**
  * What a backend can do, so shared code branches on abilities, never on the backend's name.
@@ -256,6 +261,16 @@ export interface Store {
   readonly logs: LogStore;
   readonly credentials: CredentialStore;
   readonly settings: SettingsStore;
+  /** Queues and their messages (src/services/queues). */
+  readonly queues: QueueStore;
+  /** Topics and subscriptions (src/services/topics). */
+  readonly topics: TopicStore;
+  /** Buckets' metadata; object bytes live in files (src/services/buckets). */
+  readonly objects: ObjectStore;
+  /** Document tables and their change stream (src/services/tables). */
+  readonly documents: DocumentStore;
+  /** Schedules and their fired ticks (src/events/schedules). */
+  readonly schedules: ScheduleStore;
   /** Close connections. Idempotent. */
   close(): Promise<void>;
 }

@@ -86,9 +86,11 @@ export async function deployApp(dir: string, client: ApiClient, progress: Spinne
         codeSha256: fn.sha256,
         codeSize: fn.bytes.length,
         config: { ...fn.config, handler: fn.handler },
+        events: app.functions.find((f) => f.name === fn.name)?.events ?? [],
       })),
       prune: true,
       gateway: app.gateway,
+      resources: app.resources,
     });
   } catch (err) {
     progress.fail(`deploying ${app.app} failed`);

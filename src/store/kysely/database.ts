@@ -1,6 +1,11 @@
 // The table types both backends share: the one description of the schema Kysely queries against.
 
 import type { ColumnType, Generated } from 'kysely';
+import type { DocumentTables } from './schema/documents.js';
+import type { ObjectTables } from './schema/objects.js';
+import type { QueueTables } from './schema/queues.js';
+import type { ScheduleTables } from './schema/schedules.js';
+import type { TopicTables } from './schema/topics.js';
 
 /**
  * An epoch-ms column. SQLite returns a number; PostgreSQL stores `bigint`, which `pg` returns as
@@ -150,8 +155,8 @@ export interface ApiKeyUsageTable {
   count: ColumnType<number | string, number, number>;
 }
 
-/** Every table of the store, as Kysely sees it. */
-export interface Database {
+/** Every table of the store, as Kysely sees it (the event resources' tables live in schema/). */
+export interface Database extends QueueTables, TopicTables, ObjectTables, DocumentTables, ScheduleTables {
   functions: FunctionsTable;
   function_versions: FunctionVersionsTable;
   aliases: AliasesTable;

@@ -11,6 +11,11 @@ import { KyselyFunctionStore } from './function-store.js';
 import { KyselyInvocationQueue } from './invocation-queue.js';
 import { KyselyLogStore } from './log-store.js';
 import { KyselyRouteStore } from './route-store.js';
+import { KyselyDocumentStore } from './document-store.js';
+import { KyselyObjectStore } from './object-store.js';
+import { KyselyQueueStore } from './queue-store.js';
+import { KyselyScheduleStore } from './schedule-store.js';
+import { KyselyTopicStore } from './topic-store.js';
 
 /** What a backend module hands over to build its {@link Store}. */
 export interface KyselyStoreParts {
@@ -40,6 +45,11 @@ export function createKyselyStore(parts: KyselyStoreParts): Store & StoreCoordin
     logs: parts.logs ?? new KyselyLogStore(db),
     credentials: new KyselyCredentialStore(db),
     settings: new KyselySettingsStore(db),
+    queues: new KyselyQueueStore(db, capabilities, parts.notifier),
+    topics: new KyselyTopicStore(db, capabilities, parts.notifier),
+    objects: new KyselyObjectStore(db, capabilities, parts.notifier),
+    documents: new KyselyDocumentStore(db, capabilities, parts.notifier),
+    schedules: new KyselyScheduleStore(db, capabilities, parts.notifier),
     notifier: parts.notifier,
     locks: parts.locks,
     close(): Promise<void> {

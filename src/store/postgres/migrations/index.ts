@@ -4,10 +4,22 @@ import type { Migration } from 'kysely';
 import { migration001Initial } from './001-initial.js';
 import { migration002Routes } from './002-routes.js';
 import { migration003GatewayAuth } from './003-gateway-auth.js';
+import { migration004AsyncInvocations } from './004-async-invocations.js';
+import { migration005Queues } from './005-queues.js';
+import { migration006Topics } from './006-topics.js';
+import { migration007Buckets } from './007-buckets.js';
+import { migration008Tables } from './008-tables.js';
+import { migration009Schedules } from './009-schedules.js';
 
 /** Every PostgreSQL migration by name. Add new ones as `NNN-what.ts`; never edit a shipped one. */
 export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '001-initial': migration001Initial,
   '002-routes': migration002Routes,
   '003-gateway-auth': migration003GatewayAuth,
+  '004-async-invocations': migration004AsyncInvocations,
+  '005-queues': migration005Queues,
+  '006-topics': migration006Topics,
+  '007-buckets': migration007Buckets,
+  '008-tables': migration008Tables,
+  '009-schedules': migration009Schedules,
 });

@@ -1,0 +1,25 @@
+// Which AWS service a request is signed for, read from the SigV4 credential scope without
+// verifying anything: lets one port serve user routes and the S3/SQS facades (as LocalStack does).
+
+import type { IncomingMessage } from 'node:http';
+
+const HEADER_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4_request/;
+const QUERY_SCOPE =
+  /(?:^|&)X-Amz-Credential=[^&/]*(?:%2F|\/)\d{8}(?:%2F|\/)[^&/%]+(?:%2F|\/)([^&/%]+)(?:%2F|\/)aws4_request/i;
+
+/**
+ * The service name of the request's SigV4 credential scope (`s3`, `sqs`, `lambda`, ...), from the
+ * `Authorization` header or a presigned URL's `X-Amz-Credential`; undefined for unsigned requests.
+ * The signature itself is verified later by whoever serves the request.
+ */
+export function awsServiceOf(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth !== undefined) {
+    if (!auth.startsWith('AWS4-HMAC-SHA256')) return undefined;
+    return HEADER_SCOPE.exec(auth)?.[1];
+  }
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  if (q < 0 || !url.includes('X-Amz-Credential')) return undefined;
+  return QUERY_SCOPE.exec(url.slice(q + 1))?.[1];
+}

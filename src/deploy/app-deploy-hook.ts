@@ -1,0 +1,62 @@
+// What a deploy hands to the resource and trigger services: the app's declared resources and each
+// function's `events` as written, so every service validates and applies its own part.
+
+/** The resource kinds an app can declare under `resources:` in nimbus.yml. */
+export type ResourceKindName = 'buckets' | 'queues' | 'tables' | 'topics';
+
+/** One function of a deployed app, with its `events` entries as written in nimbus.yml. */
+export interface DeployedFunctionEvents {
+  /** Name inside the app (`work`). */
+  readonly name: string;
+  /** Lambda full name (`photos-work`). */
+  readonly fullName: string;
+  /** One-key mappings as written: `{ queue: 'jobs' }`, `{ schedule: 'rate(1 hour)' }`, `{ http: ... }`. */
+  readonly events: readonly unknown[];
+}
+
+/** An app's event-related configuration, as one deploy carries it. */
+export interface AppEventSpec {
+  readonly app: string;
+  /** name → options as written (`{}` when declared by name only), per kind. */
+  readonly resources: Readonly<
+    Record<ResourceKindName, Readonly<Record<string, Readonly<Record<string, unknown>>>>>
+  >;
+  /** The functions in this deploy, with their events. */
+  readonly functions: readonly DeployedFunctionEvents[];
+  /**
+   * True (the CLI's deploys): `functions` is the whole app; triggers of functions not listed go.
+   * False: only the listed functions' triggers are replaced; the others' stay.
+   */
+  readonly prune: boolean;
+}
+
+/**
+ * A service's part in deploys. `validate` runs before anything is stored (a throw refuses the
+ * whole deploy, nothing changes); `apply` runs after the functions are stored: create declared
+ * resources that are missing (never delete data), and replace the app's triggers of this kind.
+ */
+export interface AppDeployHook {
+  /** Throw `InvalidParameterValueException` naming the function, event index and fix. */
+  validate(spec: AppEventSpec): void | Promise<void>;
+  apply(spec: AppEventSpec): Promise<void>;
+  /** The app was deleted: drop its triggers (resources and their data stay). */
+  removeApp(app: string): Promise<void>;
+  /** One function was deleted: drop its triggers. Optional; without it they fail until redeployed. */
+  removeFunction?(app: string, fullName: string): Promise<void>;
+}
+
+/** The entries of `events` whose single key is one of `types`, with their index in the list. */
+export function eventsOfType(
+  fn: DeployedFunctionEvents,
+  types: readonly string[],
+): Array<{ index: number; type: string; value: unknown }> {
+  const out: Array<{ index: number; type: string; value: unknown }> = [];
+  fn.events.forEach((event, index) => {
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) return;
+    const keys = Object.keys(event);
+    if (keys.length === 1 && types.includes(keys[0]!)) {
+      out.push({ index, type: keys[0]!, value: (event as Record<string, unknown>)[keys[0]!] });
+    }
+  });
+  return out;
+}

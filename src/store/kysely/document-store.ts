@@ -1,0 +1,13 @@
+// DocumentStore over Kysely (SQLite and PostgreSQL).
+
+import type { Kysely } from 'kysely';
+import type { Notifier } from '../coordination.js';
+import type { DocumentStore } from '../ports/documents.js';
+import type { Capabilities } from '../store.js';
+import type { Database } from './database.js';
+
+/** {@link DocumentStore} for any Kysely dialect. */
+export class KyselyDocumentStore implements DocumentStore {
+  // Fields (#db, #capabilities, #notifier) are added as the port grows.
+  constructor(_db: Kysely<Database>, _capabilities: Capabilities, _notifier?: Notifier) {}
+}

