@@ -4,20 +4,7 @@ import type { AppDeployHook } from '../../deploy/app-deploy-hook.js';
 import type { Lifecycle } from '../../server/lifecycle.js';
 import { NimbusError } from '../../errors.js';
 import type { ServiceContext } from '../service-context.js';
-
-/** Options of {@link QueueService.sendMessage}. */
-export interface SendMessageOptions {
-  /** Seconds before the message becomes visible (0-900). @default the queue's delay */
-  readonly delaySeconds?: number;
-  /** FIFO queues: the message group. */
-  readonly groupId?: string;
-  /** FIFO queues: the deduplication id (5-minute window). */
-  readonly deduplicationId?: string;
-  /** SQS-style message attributes. */
-  readonly attributes?: Readonly<
-    Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }>
-  >;
-}
+import type { SendMessageInput, SendMessageResult } from './queue-types.js';
 
 /** Queues: create, send, receive with visibility timeouts, FIFO groups, redrive; and queue triggers. */
 export class QueueService implements Lifecycle {
@@ -35,13 +22,8 @@ export class QueueService implements Lifecycle {
    * destinations, the SDK) deliver through this.
    * @throws NimbusError `ResourceNotFoundException` (naming the fix) when the queue does not exist.
    */
-  async sendMessage(
-    queue: string,
-    body: string,
-    options: SendMessageOptions = {},
-  ): Promise<{ messageId: string }> {
-    void body;
-    void options;
+  async sendMessage(queue: string, input: SendMessageInput): Promise<SendMessageResult> {
+    void input;
     throw new NimbusError('ServiceException', `queue ${queue}: sendMessage is not implemented yet`);
   }
 
