@@ -3,6 +3,7 @@
 // every other path goes to the HTTP gateway (user routes).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { checkScopes } from '../auth/resource-scopes.js';
 import { NimbusError, errors, isNimbusError } from '../errors.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
 import type { Platform } from '../server/platform.js';
@@ -109,8 +110,11 @@ async function handle(
     const { auth, handler } = match.handler;
     let preRead: Buffer | undefined;
     let principal = 'anonymous';
+    let scopes: readonly string[] = ['*'];
     if (auth === 'bearer') {
-      principal = (await platform.auth.verifyBearer(req.headers.authorization)).name;
+      const who = await platform.auth.verifyBearer(req.headers.authorization);
+      principal = who.name;
+      scopes = who.scopes;
     } else if (auth === 'sigv4') {
       // SigV4 signs the payload hash, so the body must be in hand before the route runs.
       preRead = await readBody(req, SYNC_PAYLOAD_LIMIT, 'Request payload');
@@ -128,6 +132,7 @@ async function handle(
       query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
       platform,
       principal,
+      authorize: (resource) => checkScopes(scopes, resource, platform.appResourcePolicy),
       body: (limit, what) => {
         if (preRead === undefined) return readBody(req, limit, what);
         if (preRead.length > limit)

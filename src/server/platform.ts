@@ -1,6 +1,7 @@
 // The composed services of one Nimbus node, as the API routes see them.
 
 import type { AuthService } from '../auth/auth-service.js';
+import type { AppResourcePolicy } from '../auth/resource-scopes.js';
 import type { RouteAuthorizer } from '../gateway/auth/route-authorizer.js';
 import type { DeployService } from '../deploy/deploy-service.js';
 import type { AsyncDispatcher } from '../invoke/async-dispatcher.js';
@@ -41,4 +42,6 @@ export interface Platform {
   readonly buckets: BucketService;
   readonly tables: TableService;
   readonly scheduler: Scheduler;
+  /** What an `app:<name>` scoped token may use; undefined refuses scoped tokens. */
+  readonly appResourcePolicy?: AppResourcePolicy | undefined;
 }
