@@ -106,6 +106,61 @@ export const ERROR_CODES = {
   // Queues (src/services/queues) and the SQS facade.
   // Topics (src/services/topics).
   // Buckets (src/services/buckets) and the S3 facade.
+  BucketNotEmpty: {
+    status: 409,
+    retryable: false,
+    summary: 'The bucket still holds objects; delete them first (or `nimbus buckets rm <bucket> --force`).',
+  },
+  InvalidBucketName: {
+    status: 400,
+    retryable: false,
+    summary: 'Bucket names are 3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit.',
+  },
+  KeyTooLongError: {
+    status: 400,
+    retryable: false,
+    summary: 'Object keys are 1-1024 bytes of UTF-8.',
+  },
+  InvalidRange: {
+    status: 416,
+    retryable: false,
+    summary: 'The requested byte range does not overlap the object.',
+  },
+  BadDigest: {
+    status: 400,
+    retryable: false,
+    summary: 'The body does not match the Content-MD5 that was sent with it; nothing was stored.',
+  },
+  IncompleteBody: {
+    status: 400,
+    retryable: false,
+    summary: 'The body ended before (or ran past) its declared Content-Length; nothing was stored.',
+  },
+  EntityTooLarge: {
+    status: 400,
+    retryable: false,
+    summary: 'The object or part is larger than the maximum (5 GiB per put or part); use a multipart upload for more.',
+  },
+  EntityTooSmall: {
+    status: 400,
+    retryable: false,
+    summary: 'A part other than the last of a multipart upload is smaller than 5 MiB.',
+  },
+  InvalidPart: {
+    status: 400,
+    retryable: false,
+    summary: 'A part named in CompleteMultipartUpload was not uploaded or its ETag does not match.',
+  },
+  InvalidPartOrder: {
+    status: 400,
+    retryable: false,
+    summary: 'The parts of CompleteMultipartUpload are not in ascending part-number order.',
+  },
+  NoSuchUpload: {
+    status: 404,
+    retryable: false,
+    summary: 'The multipart upload does not exist: it was completed, aborted, or never created.',
+  },
   // Document tables (src/services/tables).
   // Schedules (src/events/schedules).
   // SDK and scoped tokens (src/sdk).
