@@ -114,7 +114,8 @@ export const ERROR_CODES = {
   InvalidBucketName: {
     status: 400,
     retryable: false,
-    summary: 'Bucket names are 3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit.',
+    summary:
+      'Bucket names are 3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit.',
   },
   KeyTooLongError: {
     status: 400,
@@ -139,7 +140,8 @@ export const ERROR_CODES = {
   EntityTooLarge: {
     status: 400,
     retryable: false,
-    summary: 'The object or part is larger than the maximum (5 GiB per put or part); use a multipart upload for more.',
+    summary:
+      'The object or part is larger than the maximum (5 GiB per put or part); use a multipart upload for more.',
   },
   EntityTooSmall: {
     status: 400,
