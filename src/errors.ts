@@ -164,6 +164,17 @@ export const ERROR_CODES = {
     summary: 'The multipart upload does not exist: it was completed, aborted, or never created.',
   },
   // Document tables (src/services/tables).
+  ConditionalCheckFailedException: {
+    status: 400,
+    retryable: false,
+    summary: 'The condition expression of a table write evaluated to false; nothing was written.',
+  },
+  ValidationException: {
+    status: 400,
+    retryable: false,
+    summary:
+      'A table request is malformed: a key attribute is missing or has the wrong type, an expression does not parse, or the item exceeds 400 KB.',
+  },
   // Schedules (src/events/schedules).
   // SDK and scoped tokens (src/sdk).
 } as const satisfies Record<string, ErrorCodeInfo>;
