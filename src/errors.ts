@@ -163,6 +163,31 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The multipart upload does not exist: it was completed, aborted, or never created.',
   },
+  MalformedChunkedEncoding: {
+    status: 400,
+    retryable: false,
+    summary: 'An aws-chunked upload body is malformed (chunk sizes, CRLFs, trailers); nothing was stored.',
+  },
+  XAmzContentSHA256Mismatch: {
+    status: 400,
+    retryable: false,
+    summary: 'The body does not match the sha256 declared in x-amz-content-sha256; nothing was stored.',
+  },
+  InvalidDigest: {
+    status: 400,
+    retryable: false,
+    summary: 'A Content-MD5 or x-amz-checksum-* header is not a valid base64 digest of its algorithm.',
+  },
+  MalformedXML: {
+    status: 400,
+    retryable: false,
+    summary: 'The XML request body (CompleteMultipartUpload, Delete) is not well-formed or lacks a field.',
+  },
+  NotImplemented: {
+    status: 501,
+    retryable: false,
+    summary: 'The S3 API does not support this operation or header; the message lists what is supported.',
+  },
   // Document tables (src/services/tables).
   ConditionalCheckFailedException: {
     status: 400,
