@@ -104,6 +104,37 @@ export const ERROR_CODES = {
   },
   // Async invocations (src/invoke).
   // Queues (src/services/queues) and the SQS facade.
+  ReceiptHandleIsInvalid: {
+    status: 400,
+    retryable: false,
+    summary: 'The receipt handle is not one Nimbus issued; pass the receiptHandle of a received message.',
+  },
+  MessageNotInflight: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The message is not in flight under this receipt handle (deleted, visible again, or received again since); receive it again.',
+  },
+  EmptyBatchRequest: {
+    status: 400,
+    retryable: false,
+    summary: 'A batch request has no entries; send 1 to 10.',
+  },
+  TooManyEntriesInBatchRequest: {
+    status: 400,
+    retryable: false,
+    summary: 'A batch request has more than 10 entries; split it.',
+  },
+  BatchEntryIdsNotDistinct: {
+    status: 400,
+    retryable: false,
+    summary: 'Two entries of a batch request have the same id; give each entry its own id.',
+  },
+  InvalidBatchEntryId: {
+    status: 400,
+    retryable: false,
+    summary: 'A batch entry id is not 1-80 letters, digits, - or _.',
+  },
   // Topics (src/services/topics).
   // Buckets (src/services/buckets) and the S3 facade.
   BucketNotEmpty: {
