@@ -126,24 +126,40 @@ async function handle(
       });
       principal = identity.accessKeyId;
     }
+    // Default deny for scoped tokens (a function's SDK token): a route must authorize before it
+    // reads the body, and a route that never authorized answers 403 instead of its response.
+    const scoped = !scopes.includes('*');
+    let authorized = !scoped;
     const response = await handler({
       req,
       params: match.params,
       query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
       platform,
       principal,
-      authorize: (resource) => checkScopes(scopes, resource, platform.appResourcePolicy),
+      authorize: async (resource) => {
+        await checkScopes(scopes, resource, platform.appResourcePolicy);
+        authorized = true;
+      },
       body: (limit, what) => {
+        if (!authorized) return Promise.reject(notAuthorized(principal));
         if (preRead === undefined) return readBody(req, limit, what);
         if (preRead.length > limit)
           return Promise.reject(errors.tooLarge(what ?? 'Request body', preRead.length, limit));
         return Promise.resolve(preRead);
       },
     });
+    if (!authorized) throw notAuthorized(principal);
     send(res, response);
   } catch (err) {
     sendError(res, err, dialect, logger);
   }
+}
+
+function notAuthorized(principal: string): NimbusError {
+  return new NimbusError(
+    'AccessDeniedException',
+    `The token '${principal}' is scoped and this route is not open to scoped tokens; use a token with scope *.`,
+  );
 }
 
 /** Write an {@link ApiResponse}. */

@@ -69,19 +69,22 @@ async function requireKey(p: Platform, idOrName: string): Promise<ApiKeyRecord> 
 
 /** Register the /v1/keys routes. */
 export function keysRoutes(routes: RouteTable): void {
-  routes.bearer('POST', '/v1/keys', async ({ platform, body }) => {
+  routes.bearer('POST', '/v1/keys', async ({ platform, body, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     const req = parseWith(createSchema, parseJsonBody(await body(16 * 1024)), 'API key request');
     const { app } = await resolvePlan(platform, req.plan, req.app);
     const issued = await platform.gatewayAuth.keys.create(req.name, app, req.plan);
     return json(201, { ...describeKey(issued.record), key: issued.key });
   });
 
-  routes.bearer('GET', '/v1/keys', async ({ platform, query }) => {
+  routes.bearer('GET', '/v1/keys', async ({ platform, query, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     const keys = await platform.store.apiKeys.list(query.get('app') ?? undefined);
     return json(200, { keys: keys.map(describeKey) });
   });
 
-  routes.bearer('GET', '/v1/keys/{key}/usage', async ({ platform, params }) => {
+  routes.bearer('GET', '/v1/keys/{key}/usage', async ({ platform, params, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     const key = await requireKey(platform, params.key!);
     // This node's unwritten counts go to the store first, so the answer includes them.
     await platform.gatewayAuth.meter.flush();
@@ -105,7 +108,8 @@ export function keysRoutes(routes: RouteTable): void {
     });
   });
 
-  routes.bearer('DELETE', '/v1/keys/{key}', async ({ platform, params }) => {
+  routes.bearer('DELETE', '/v1/keys/{key}', async ({ platform, params, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     await requireKey(platform, params.key!);
     const revoked = await platform.gatewayAuth.keys.revoke(params.key!);
     return json(200, describeKey(revoked!));

@@ -65,43 +65,52 @@ export function v1Routes(routes: RouteTable): void {
     json(200, { status: 'ok', sandboxed: platform.sandboxed, store: platform.store.kind }),
   );
 
-  routes.bearer('HEAD', '/v1/code/{sha}', async ({ platform, params }) => ({
-    status: (await platform.store.code.has(params.sha!)) ? 200 : 404,
-  }));
-  routes.bearer('PUT', '/v1/code/{sha}', async ({ platform, params, body }) => {
+  routes.bearer('HEAD', '/v1/code/{sha}', async ({ platform, params, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
+    return { status: (await platform.store.code.has(params.sha!)) ? 200 : 404 };
+  });
+  routes.bearer('PUT', '/v1/code/{sha}', async ({ platform, params, body, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     const bytes = await body(MAX_CODE_BYTES, 'Code bundle');
     await platform.deployer.putCode(params.sha!, bytes);
     return json(200, { codeSha256: params.sha, size: bytes.length });
   });
 
-  routes.bearer('POST', '/v1/apps/{app}/deploy', async ({ platform, params, body }) => {
+  routes.bearer('POST', '/v1/apps/{app}/deploy', async ({ platform, params, body, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     const req = parseWith(deployRequestSchema, parseJsonBody(await body(1024 * 1024)), 'deploy request');
     return json(200, await platform.deployer.deploy(params.app!, req));
   });
-  routes.bearer('DELETE', '/v1/apps/{app}', async ({ platform, params }) =>
-    json(200, { app: params.app, removed: await platform.deployer.deleteApp(params.app!) }),
-  );
+  routes.bearer('DELETE', '/v1/apps/{app}', async ({ platform, params, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
+    return json(200, { app: params.app, removed: await platform.deployer.deleteApp(params.app!) });
+  });
 
-  routes.bearer('GET', '/v1/functions', async ({ platform, query }) => {
+  routes.bearer('GET', '/v1/functions', async ({ platform, query, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     const fns = await platform.store.functions.listFunctions(query.get('app') ?? undefined);
     return json(200, { functions: fns.map(describeFunction) });
   });
-  routes.bearer('GET', '/v1/functions/{name}', async ({ platform, params }) => {
+  routes.bearer('GET', '/v1/functions/{name}', async ({ platform, params, authorize }) => {
+    await authorize({ kind: 'function', name: params.name! });
     const v = await requireFunction(platform, params.name!);
     return json(200, { ...describeFunction(v), config: v.config });
   });
-  routes.bearer('DELETE', '/v1/functions/{name}', async ({ platform, params }) => {
+  routes.bearer('DELETE', '/v1/functions/{name}', async ({ platform, params, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     await platform.deployer.deleteFunction(params.name!);
     return { status: 204 };
   });
 
   routes.bearer('POST', '/v1/functions/{name}/invoke', invoke);
 
-  routes.bearer('GET', '/v1/invocations/{id}', async ({ platform, params }) => {
+  routes.bearer('GET', '/v1/invocations/{id}', async ({ platform, params, authorize }) => {
     const inv = await platform.store.invocations.get(params.id!);
     if (!inv) {
+      await authorize({ kind: 'function', name: '*' });
       throw new NimbusError('ResourceNotFoundException', `Invocation not found: ${params.id}.`);
     }
+    await authorize({ kind: 'function', name: inv.functionName });
     return json(200, {
       invocationId: inv.id,
       functionName: inv.functionName,
@@ -115,12 +124,14 @@ export function v1Routes(routes: RouteTable): void {
     });
   });
 
-  routes.bearer('GET', '/v1/functions/{name}/versions', async ({ platform, params }) => {
+  routes.bearer('GET', '/v1/functions/{name}/versions', async ({ platform, params, authorize }) => {
+    await authorize({ kind: 'function', name: params.name! });
     await requireFunction(platform, params.name!);
     const versions = await platform.store.functions.listVersions(params.name!);
     return json(200, { versions: versions.map(describeVersion) });
   });
-  routes.bearer('POST', '/v1/functions/{name}/versions', async ({ platform, params, body }) => {
+  routes.bearer('POST', '/v1/functions/{name}/versions', async ({ platform, params, body, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     const req = parseWith(publishBodySchema, parseJsonBody(await body(64 * 1024)), 'publish request');
     await requireFunction(platform, params.name!);
     const v = await platform.store.functions.publishVersion(params.name!, req.description);
@@ -128,7 +139,8 @@ export function v1Routes(routes: RouteTable): void {
     return json(201, describeVersion(v));
   });
 
-  routes.bearer('GET', '/v1/functions/{name}/aliases', async ({ platform, params }) => {
+  routes.bearer('GET', '/v1/functions/{name}/aliases', async ({ platform, params, authorize }) => {
+    await authorize({ kind: 'function', name: params.name! });
     await requireFunction(platform, params.name!);
     const aliases = await platform.store.functions.listAliases(params.name!);
     return json(200, { aliases: aliases.map(({ app: _a, functionName: _f, ...rest }) => rest) });
@@ -136,7 +148,8 @@ export function v1Routes(routes: RouteTable): void {
   routes.bearer(
     'PUT',
     '/v1/functions/{name}/aliases/{alias}',
-    async ({ platform, params, body: readJson }) => {
+    async ({ platform, params, body: readJson, authorize }) => {
+      await authorize({ kind: 'function', name: '*' });
       const body = parseWith(aliasBodySchema, parseJsonBody(await readJson(64 * 1024)), 'alias');
       if (/^\d+$/.test(params.alias!) || params.alias === '$LATEST') {
         throw new NimbusError(
@@ -156,7 +169,8 @@ export function v1Routes(routes: RouteTable): void {
       return json(200, rest);
     },
   );
-  routes.bearer('DELETE', '/v1/functions/{name}/aliases/{alias}', async ({ platform, params }) => {
+  routes.bearer('DELETE', '/v1/functions/{name}/aliases/{alias}', async ({ platform, params, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
     if (!(await platform.store.functions.deleteAlias(params.name!, params.alias!))) {
       throw errors.functionNotFound(params.name!, params.alias);
     }
@@ -164,7 +178,8 @@ export function v1Routes(routes: RouteTable): void {
     return { status: 204 };
   });
 
-  routes.bearer('GET', '/v1/functions/{name}/logs', async ({ platform, params, query }) => {
+  routes.bearer('GET', '/v1/functions/{name}/logs', async ({ platform, params, query, authorize }) => {
+    await authorize({ kind: 'function', name: params.name! });
     await platform.logs.flush();
     const num = (k: string) => {
       const v = query.get(k);
@@ -183,10 +198,14 @@ export function v1Routes(routes: RouteTable): void {
     return json(200, { lines });
   });
 
-  routes.bearer('GET', '/v1/metrics', async ({ platform }) => json(200, { pool: platform.pool.stats() }));
+  routes.bearer('GET', '/v1/metrics', async ({ platform, authorize }) => {
+    await authorize({ kind: 'function', name: '*' });
+    return json(200, { pool: platform.pool.stats() });
+  });
 }
 
-async function invoke({ platform, params, query, req, body }: RouteContext): Promise<ApiResponse> {
+async function invoke({ platform, params, query, req, body, authorize }: RouteContext): Promise<ApiResponse> {
+  await authorize({ kind: 'function', name: params.name! });
   const payload = await body(SYNC_PAYLOAD_LIMIT, 'Request payload');
   assertJsonPayload(payload);
   const qualifier = query.get('qualifier') ?? undefined;

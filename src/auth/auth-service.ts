@@ -5,6 +5,7 @@ import { NimbusError } from '../errors.js';
 import type { AccessKeyRecord, CredentialStore, TokenRecord } from '../store/store.js';
 import { parseBearer } from './bearer-auth.js';
 import {
+  APP_TOKEN_PREFIX,
   generateAccessKeyId,
   generateSecretAccessKey,
   generateToken,
@@ -199,6 +200,11 @@ export class AuthService {
    */
   async verifyBearer(authorizationHeader: string | undefined): Promise<Principal> {
     const cred = parseBearer(authorizationHeader);
+    if (cred.kind === 'token' && cred.token.startsWith(APP_TOKEN_PREFIX)) {
+      const app = await this.#verifyAppToken(cred.token);
+      if (app === undefined) throw unrecognized('the app token is not valid on this server');
+      return { kind: 'token', name: `app:${app}`, scopes: [`app:${app}`] };
+    }
     if (cred.kind === 'token') {
       const record = await this.#getToken(hashSecret(cred.token));
       if (record === undefined) throw unrecognized('the bearer token is unknown');
@@ -210,6 +216,26 @@ export class AuthService {
       throw unrecognized('the access key id or secret is wrong');
     }
     return { kind: 'access-key', name: cached.record.name, accessKeyId: cred.accessKeyId, scopes: ['*'] };
+  }
+
+  /**
+   * The token a function of `app` gets in its environment (`NIMBUS_TOKEN`) for the SDK: scope
+   * `app:<app>`, so it reaches only what the app owns or declares. Derived from the master key
+   * (nothing stored; every node computes the same); rotating the master key revokes them all.
+   */
+  async appToken(app: string): Promise<string> {
+    const mac = (await this.#secretBox()).mac('app-token', app).toString('base64url');
+    return `${APP_TOKEN_PREFIX}${app}.${mac}`;
+  }
+
+  async #verifyAppToken(token: string): Promise<string | undefined> {
+    const body = token.slice(APP_TOKEN_PREFIX.length);
+    const dot = body.lastIndexOf('.');
+    if (dot <= 0) return undefined;
+    const app = body.slice(0, dot);
+    const given = Buffer.from(body.slice(dot + 1), 'base64url');
+    const expected = (await this.#secretBox()).mac('app-token', app);
+    return given.length === expected.length && timingSafeEqual(given, expected) ? app : undefined;
   }
 
   /**

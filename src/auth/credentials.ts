@@ -16,6 +16,11 @@ export const TOKEN_ENV = 'NIMBUS_TOKEN';
 export const CREDENTIALS_FILE = 'credentials.json';
 /** Prefix of Nimbus bearer tokens, so scanners and people recognise a leaked one. */
 export const TOKEN_PREFIX = 'nbt_';
+/**
+ * Prefix of an app token (`nbt_app_<app>.<mac>`): what a function's SDK authenticates with. Such
+ * a token is not stored anywhere; it is an HMAC of the app name under the master key.
+ */
+export const APP_TOKEN_PREFIX = 'nbt_app_';
 /** Prefix of Nimbus access key ids (AWS uses `AKIA`; ours are recognisably not AWS keys). */
 export const ACCESS_KEY_ID_PREFIX = 'AKNB';
 

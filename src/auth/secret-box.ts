@@ -1,6 +1,6 @@
 // Secrets at rest: AES-256-GCM under a master key from NIMBUS_MASTER_KEY or <dataDir>/master.key.
 
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NimbusError } from '../errors.js';
@@ -116,6 +116,16 @@ export class SecretBox {
   static async fromDataDir(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<SecretBox> {
     const mk = await loadMasterKey(dataDir, env);
     return new SecretBox(mk.key, mk.description);
+  }
+
+  /**
+   * HMAC-SHA256 of `data` under a subkey of the master key for `purpose` (so a MAC made for one
+   * purpose never verifies for another). Deterministic: every node with the same master key
+   * computes the same value, which is what lets app tokens need no storage.
+   */
+  mac(purpose: string, data: string): Buffer {
+    const subkey = createHmac('sha256', this.#key).update(`nimbus-mac:${purpose}`).digest();
+    return createHmac('sha256', subkey).update(data, 'utf8').digest();
   }
 
   /** Encrypt `plaintext`, binding it to `context`. */

@@ -1,13 +1,24 @@
 // Turns one function of an app into the files of its code bundle: esbuild for nodejs and
 // typescript, a filtered copy of the app directory for python and provided.
 
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { NimbusError } from '../errors.js';
 import type { AppFunction } from '../config/app-config.js';
 import { CONFIG_FILE_NAMES } from '../config/load-app-config.js';
 import { normalizeMode, type BundleFiles } from './bundle-archive.js';
+
+/**
+ * The SDK entry bundled into functions that import `nimbus/sdk`: the compiled file next to this
+ * module (dist/), or the TypeScript source when Nimbus runs from src/ (tests, tsx).
+ */
+const SDK_ENTRY = ((): string => {
+  const js = fileURLToPath(new URL('../sdk/index.js', import.meta.url));
+  return existsSync(js) ? js : js.replace(/\.js$/, '.ts');
+})();
 
 /** The bundle of one function. */
 export interface BundleResult {
@@ -117,6 +128,8 @@ async function bundleNode(root: string, fn: AppFunction): Promise<BundleResult> 
       keepNames: true,
       logLevel: 'silent',
       metafile: false,
+      // `import ... from 'nimbus/sdk'` needs no install: the SDK is bundled from this package.
+      alias: { 'nimbus/sdk': SDK_ENTRY },
     });
   } catch (err) {
     throw esbuildError(fn, root, err);

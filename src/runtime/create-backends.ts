@@ -26,6 +26,8 @@ export interface BackendOptions {
   /** Idle pre-started worker threads for the thread tier. @default 2 */
   readonly threadPrewarm?: number;
   readonly logger?: BackendLogger;
+  /** Host directory of the Nimbus API socket, mounted into sandboxes (see bwrap-sandbox.ts). */
+  readonly apiSocketDir?: string | undefined;
 }
 
 /** Both tiers; the warm pool picks one per function from `config.isolation`. */
@@ -46,6 +48,7 @@ export async function createBackends(options: BackendOptions): Promise<Backends>
     workDir: options.workDir,
     sandbox: options.sandbox,
     bwrapPath: options.bwrapPath,
+    apiSocketDir: options.apiSocketDir,
     ...(options.prewarm ? { prewarm: options.prewarm } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });

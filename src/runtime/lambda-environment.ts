@@ -29,7 +29,15 @@ export interface LambdaPaths {
   readonly logStreamName: string;
   /** PATH for the function. */
   readonly path: string;
+  /**
+   * Where the Nimbus API socket is as the function sees it, when that differs from the host path
+   * in `platformEnvironment.NIMBUS_API_SOCKET` (inside the sandbox it is {@link SANDBOX_API_SOCKET}).
+   */
+  readonly apiSocket?: string | undefined;
 }
+
+/** The environment variable naming the unix socket of the Nimbus API (for the SDK). */
+export const API_SOCKET_ENV = 'NIMBUS_API_SOCKET';
 
 /**
  * The function's environment: the platform's variables, then the user's (which win over the
@@ -43,6 +51,9 @@ export function lambdaEnvironment(spec: InstanceSpec, paths: LambdaPaths): Recor
     LANG: 'C.UTF-8',
     PATH: paths.path,
     ...spec.platformEnvironment,
+    ...(paths.apiSocket !== undefined && spec.platformEnvironment?.[API_SOCKET_ENV] !== undefined
+      ? { [API_SOCKET_ENV]: paths.apiSocket }
+      : {}),
     ...c.environment,
     AWS_LAMBDA_FUNCTION_NAME: spec.functionName,
     AWS_LAMBDA_FUNCTION_VERSION: spec.version,

@@ -3,10 +3,11 @@
 
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createApiServer } from '../api/http-server.js';
 import { AuthService } from '../auth/auth-service.js';
 import { CodeCache } from '../deploy/code-cache.js';
+import { AppResourceRegistry } from '../deploy/app-resources.js';
 import { DeployService } from '../deploy/deploy-service.js';
 import { lambdaName, LATEST, type FunctionVersion } from '../functions/function-model.js';
 import { RouteAuthorizer } from '../gateway/auth/route-authorizer.js';
@@ -26,6 +27,8 @@ import type { ServiceContext } from '../services/service-context.js';
 import { TableService } from '../services/tables/table-service.js';
 import { TopicService } from '../services/topics/topic-service.js';
 import { defaultStoreUrl, openStore } from '../store/open-store.js';
+import { API_SOCKET_ENV } from '../runtime/lambda-environment.js';
+import { apiSocketPath, closeApiSocket, listenApiSocket } from './api-socket.js';
 import type { Platform } from './platform.js';
 import { compileServerOptions, type ServerOptionsInput } from './server-options.js';
 
@@ -68,8 +71,11 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const auth = new AuthService(store.credentials, { dataDir: options.dataDir, env: options.env });
     const rootCredentials = await auth.bootstrap();
 
+    // The API on a unix socket, for the SDK inside function sandboxes (which have no network).
+    const apiSocket = apiSocketPath(options.dataDir);
     const backends = await createBackends({
       workDir: join(options.dataDir, 'run'),
+      apiSocketDir: dirname(apiSocket),
       sandbox: options.sandbox,
       bwrapPath: options.bwrapPath,
       prewarm: options.prewarm,
@@ -112,7 +118,12 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       if (!spec) {
         // Bounded: stale entries of old deploys are dropped wholesale rather than tracked.
         if (specs.size > 2000) specs.clear();
-        spec = codeCache.dir(v.codeSha256).then((codeDir) => ({
+        const sdkEnv = auth.appToken(v.app).then((token) => ({
+          [API_SOCKET_ENV]: apiSocket,
+          NIMBUS_TOKEN: token,
+          NIMBUS_APP: v.app,
+        }));
+        spec = Promise.all([codeCache.dir(v.codeSha256), sdkEnv]).then(([codeDir, platformEnvironment]) => ({
           functionName: name,
           version: v.version,
           config: v.config,
@@ -120,6 +131,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
           codeSha256: v.codeSha256,
           invokedFunctionArn: `arn:aws:lambda:${options.region}:${ACCOUNT_ID}:function:${name}${qualifier && qualifier !== LATEST ? `:${qualifier}` : ''}`,
           region: options.region,
+          platformEnvironment,
         }));
         spec.catch(() => specs.delete(key));
         specs.set(key, spec);
@@ -181,13 +193,15 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       logger,
       authorizer: gatewayAuth,
     });
+    const appResources = new AppResourceRegistry(store);
     const deployer = new DeployService({
       store,
       resolver,
       pool,
       onDeployed: warmMinimum,
       onRoutesChanged: () => gateway.invalidate(),
-      hooks: lifecycles.map((l) => l.deployHook),
+      // The registry last: it records what the services just created, for SDK token scopes.
+      hooks: [...lifecycles.map((l) => l.deployHook), appResources.deployHook],
     });
 
     const platform: Platform = {
@@ -209,6 +223,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       buckets,
       tables,
       scheduler,
+      appResourcePolicy: appResources.policy,
     };
     const server = createApiServer(platform, logger, gateway);
     await new Promise<void>((resolveListen, reject) => {
@@ -225,6 +240,9 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
           server.closeAllConnections();
         }),
     );
+    const socketServer = createApiServer(platform, logger);
+    await listenApiSocket(socketServer, apiSocket);
+    cleanups.push(() => closeApiSocket(socketServer, apiSocket));
     if (!store.capabilities.multipleWriters) {
       // A single-writer store has one node: running rows were left by this node's previous
       // process (killed mid-invocation). Without this they would wait out their 15-minute lease.

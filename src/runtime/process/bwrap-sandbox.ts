@@ -10,6 +10,10 @@ export const SANDBOX_TASK_ROOT = '/var/task';
 export const SANDBOX_RUNTIME_DIR = '/var/runtime';
 /** PATH inside the sandbox. */
 export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
+/** Where the directory holding the Nimbus API socket appears inside the sandbox. */
+export const SANDBOX_API_DIR = '/run/nimbus';
+/** The API socket's path inside the sandbox (the SDK connects here). */
+export const SANDBOX_API_SOCKET = `${SANDBOX_API_DIR}/api.sock`;
 /** The unprivileged user functions run as (nobody/nogroup), inside and, when we are root, outside. */
 export const SANDBOX_UID = 65534;
 
@@ -58,6 +62,13 @@ export interface SandboxSpec {
   readonly env: Readonly<Record<string, string>>;
   /** Host paths of executables outside /usr that must be visible (e.g. a node under /opt). */
   readonly extraBinaries?: readonly string[];
+  /**
+   * Host directory holding the Nimbus API socket (`api.sock`), mounted read-only at
+   * {@link SANDBOX_API_DIR}. Why a directory: the socket is created after runners are pre-started,
+   * and a bind of the directory shows it once it exists. Read-only is enough: connect() on a
+   * socket needs no write access to the mount, only to the socket's own mode bits.
+   */
+  readonly apiSocketDir?: string | undefined;
 }
 
 /** Mount a top-level dir (/bin, /lib, ...) the way the host has it: merged-/usr symlink or directory. */
@@ -79,6 +90,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     args.push('--ro-bind-try', path, path);
   }
   for (const bin of spec.extraBinaries ?? []) args.push('--ro-bind', bin, bin);
+  if (spec.apiSocketDir !== undefined) args.push('--ro-bind-try', spec.apiSocketDir, SANDBOX_API_DIR);
   args.push(
     '--ro-bind',
     spec.runnersDir,

@@ -14,6 +14,7 @@ import {
   bwrapArgs,
   findExecutable,
   probeBwrap,
+  SANDBOX_API_SOCKET,
   SANDBOX_PATH,
   SANDBOX_RUNTIME_DIR,
   SANDBOX_TASK_ROOT,
@@ -54,6 +55,8 @@ export interface ProcessBackendOptions {
   /** Idle pre-started runners per runtime; 0 disables. @default {@link DEFAULT_PREWARM} */
   readonly prewarm?: Partial<Record<RuntimeName, number>>;
   readonly logger?: BackendLogger;
+  /** Host directory of the Nimbus API socket, shown to sandboxed functions (for the SDK). */
+  readonly apiSocketDir?: string | undefined;
 }
 
 let nextRunnerId = 0;
@@ -329,6 +332,7 @@ export class ProcessBackend implements RuntimeBackend {
         network: shape.network,
         env,
         extraBinaries: binariesOutsideUsr([command.executable]),
+        apiSocketDir: this.#options.apiSocketDir,
       }),
     };
     const codeDir = opts.codeDir;
@@ -413,6 +417,7 @@ export class ProcessBackend implements RuntimeBackend {
           runtimeDir: this.#bwrap ? SANDBOX_RUNTIME_DIR : RUNNERS_DIR,
           logStreamName,
           path: this.#bwrap ? SANDBOX_PATH : '/usr/local/bin:/usr/bin:/bin',
+          apiSocket: this.#bwrap ? SANDBOX_API_SOCKET : undefined,
         }),
       });
     } catch (err) {
