@@ -214,6 +214,11 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The XML request body (CompleteMultipartUpload, Delete) is not well-formed or lacks a field.',
   },
+  PreconditionFailed: {
+    status: 412,
+    retryable: false,
+    summary: 'An If-Match or If-Unmodified-Since condition of an S3 GetObject or HeadObject did not hold.',
+  },
   NotImplemented: {
     status: 501,
     retryable: false,
