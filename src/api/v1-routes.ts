@@ -121,6 +121,15 @@ export function v1Routes(routes: RouteTable): void {
       finishedAt: inv.finishedAt === undefined ? undefined : new Date(inv.finishedAt).toISOString(),
       result: inv.result === undefined ? undefined : safeJson(inv.result.toString()),
       error: inv.error === undefined ? undefined : safeJson(inv.error),
+      startedAt: inv.startedAt === undefined ? undefined : new Date(inv.startedAt).toISOString(),
+      condition: inv.condition,
+      executedVersion: inv.executedVersion,
+      idempotencyKey: inv.idempotencyKey,
+      // Destinations and dead letter: pending (being delivered), delivered or failed.
+      destination:
+        inv.delivery === undefined
+          ? undefined
+          : { status: inv.delivery, attempts: inv.deliveryAttempts, error: inv.deliveryError },
     });
   });
 
@@ -212,7 +221,12 @@ async function invoke({ platform, params, query, req, body, authorize }: RouteCo
   if (query.get('async') === 'true') {
     const id = await enqueueAsync(
       { resolver: platform.resolver, queue: platform.store.invocations, dispatcher: platform.dispatcher },
-      { functionName: params.name!, qualifier, payload },
+      {
+        functionName: params.name!,
+        qualifier,
+        payload,
+        idempotencyKey: header(req, 'x-nimbus-idempotency-key'),
+      },
     );
     return json(202, { invocationId: id });
   }

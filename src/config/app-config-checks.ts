@@ -12,6 +12,7 @@ import {
   canonicalRuntime,
   SERVERLESS_ONLY_TOP_KEYS,
 } from './app-config-schema.js';
+import { checkAsyncSettings } from './async-settings.js';
 import { checkGateway, routePayloadDefault } from './gateway-checks.js';
 import { closestMatch } from './suggest-key.js';
 import { describeValue, formatPath, type ConfigPath } from './yaml-locations.js';
@@ -96,7 +97,7 @@ export function checkAppConfig(raw: Record<string, unknown>, flavour: ConfigFlav
   const app = typeof raw.app === 'string' ? raw.app : typeof raw.service === 'string' ? raw.service : '';
   if (isMapping(raw.functions)) {
     for (const [name, fn] of Object.entries(raw.functions)) {
-      checkFunction(app, name, fn, provider, providerKey, flavour, out);
+      checkFunction(app, name, fn, provider, providerKey, flavour, Object.keys(raw.functions), out);
     }
   }
   checkGateway(raw, flavour, out);
@@ -139,6 +140,7 @@ function checkFunction(
   provider: Record<string, unknown>,
   providerKey: string,
   flavour: ConfigFlavour,
+  functionNames: readonly string[],
   out: CheckResult,
 ): void {
   const path = ['functions', name];
@@ -208,6 +210,7 @@ function checkFunction(
   }
   checkEnvironment(fn.environment, [...path, 'environment'], out);
   checkEvents(fn.events, [...path, 'events'], flavour, out);
+  checkAsyncSettings(fn, path, { app, functions: functionNames }, out);
   if (flavour === 'serverless') warnIgnored(fn, path, AWS_ONLY_FUNCTION_KEYS, AWS_ONLY, out);
 }
 

@@ -53,6 +53,9 @@ const minInstances = wholeNumber(0, 10000, 'instances');
 const idleTimeout = wholeNumber(1, 86400, 'seconds');
 const maxOpenFiles = wholeNumber(16, 1048576, '');
 const maxProcesses = wholeNumber(1, 65536, '');
+// Lambda's ranges for asynchronous invocation settings.
+const maximumRetryAttempts = wholeNumber(0, 2, 'retries');
+const maximumEventAge = wholeNumber(60, 21600, 'seconds');
 
 // Serverless writes numbers and booleans in `environment` and stringifies them; so do we.
 const envValue = z
@@ -121,8 +124,6 @@ export const AWS_ONLY_FUNCTION_KEYS = [
   'architecture',
   'tracing',
   'url',
-  'destinations',
-  'onError',
   'kmsKeyArn',
   'snapStart',
   'disableLogs',
@@ -132,8 +133,6 @@ export const AWS_ONLY_FUNCTION_KEYS = [
   'image',
   'fileSystemConfig',
   'runtimeManagement',
-  'maximumRetryAttempts',
-  'maximumEventAge',
 ] as const;
 
 /** Top-level serverless.yml keys for the framework itself: accepted, ignored, warned. */
@@ -209,6 +208,12 @@ function buildSchema(flavour: ConfigFlavour) {
       reservedConcurrency: maxConcurrency.optional(),
       provisionedConcurrency: minInstances.optional(),
       ephemeralStorageSize: tmpSize.optional(),
+      // Async invocations; targets are checked by hand in async-settings.ts.
+      maximumRetryAttempts: maximumRetryAttempts.optional(),
+      maximumEventAge: maximumEventAge.optional(),
+      destinations: z.unknown().optional(),
+      onError: z.unknown().optional(),
+      deadLetter: z.unknown().optional(),
       ...(serverless ? ignored(AWS_ONLY_FUNCTION_KEYS) : {}),
     },
     { error: 'must be a mapping of function settings (handler, runtime, memory, ...)' },

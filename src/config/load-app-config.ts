@@ -15,6 +15,7 @@ import type {
   ResourceKind,
 } from './app-config.js';
 import { checkAppConfig, isMapping, type PathIssue } from './app-config-checks.js';
+import { compileAsyncTargets } from './async-settings.js';
 import {
   appConfigSchema,
   canonicalRuntime,
@@ -208,6 +209,17 @@ function compile(
   const topPackage = packagePatterns(parsed.package);
   // Function order as written: object keys that look like integers would otherwise sort first.
   const names = functionOrder(doc, Object.keys(parsed.functions ?? {}));
+  const app = (parsed.app ?? parsed.service) as string;
+  const asyncTargets = (fnRaw: Record<string, unknown>, name: string) => {
+    const { destinations, deadLetter } = compileAsyncTargets(fnRaw, ['functions', name], {
+      app,
+      functions: names,
+    });
+    return {
+      destinations: Object.freeze(destinations),
+      ...(deadLetter ? { deadLetter: Object.freeze(deadLetter) } : {}),
+    };
+  };
   const functions: AppFunction[] = names.map((name) => {
     const fn = parsed.functions?.[name] as RawFunction;
     const fnRaw = rawFunctions[name] as Record<string, unknown>;
@@ -239,6 +251,9 @@ function compile(
       maxOpenFiles: fn.maxOpenFiles ?? provider.maxOpenFiles ?? FUNCTION_DEFAULTS.maxOpenFiles,
       maxProcesses: fn.maxProcesses ?? provider.maxProcesses ?? FUNCTION_DEFAULTS.maxProcesses,
       description: fn.description ?? FUNCTION_DEFAULTS.description,
+      maximumRetryAttempts: fn.maximumRetryAttempts ?? FUNCTION_DEFAULTS.maximumRetryAttempts,
+      maximumEventAge: fn.maximumEventAge ?? FUNCTION_DEFAULTS.maximumEventAge,
+      ...asyncTargets(fnRaw, name),
     });
     return Object.freeze({
       name,
@@ -252,7 +267,7 @@ function compile(
     });
   });
   return Object.freeze({
-    app: (parsed.app ?? parsed.service) as string,
+    app,
     file,
     flavour,
     functions: Object.freeze(functions),

@@ -14,6 +14,14 @@ import { FUNCTION_DEFAULTS, NAME_PATTERN, type FunctionConfig } from './function
 
 const d = FUNCTION_DEFAULTS;
 
+/** A compiled destination target (the CLI turns `queue:jobs`, ARNs, ... into this shape). */
+export const destinationTargetSchema = z
+  .object({
+    type: z.enum(['queue', 'topic', 'function']),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/),
+  })
+  .strict();
+
 /** Zod schema of {@link FunctionConfig}; fills in defaults. Ranges match src/config/app-config-schema.ts. */
 export const functionConfigSchema = z
   .object({
@@ -31,6 +39,18 @@ export const functionConfigSchema = z
     maxOpenFiles: z.number().int().min(16).max(1_048_576).default(d.maxOpenFiles),
     maxProcesses: z.number().int().min(1).max(65_536).default(d.maxProcesses),
     description: z.string().max(256).default(d.description),
+    maximumRetryAttempts: z.number().int().min(0).max(2).default(d.maximumRetryAttempts),
+    maximumEventAge: z.number().int().min(60).max(21_600).default(d.maximumEventAge),
+    destinations: z
+      .object({
+        onSuccess: destinationTargetSchema.optional(),
+        onFailure: destinationTargetSchema.optional(),
+      })
+      .strict()
+      .default({}),
+    deadLetter: destinationTargetSchema
+      .refine((t) => t.type !== 'function', { message: 'a dead-letter target is a queue or a topic' })
+      .optional(),
   })
   .strict()
   .refine((c) => c.isolation === 'process' || c.runtime === 'nodejs', {
@@ -136,5 +156,9 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string)
 
 /** Freeze a parsed config (deeply enough: its environment too). */
 export function freezeConfig(c: FunctionConfig): FunctionConfig {
-  return Object.freeze({ ...c, environment: Object.freeze({ ...c.environment }) });
+  return Object.freeze({
+    ...c,
+    environment: Object.freeze({ ...c.environment }),
+    destinations: Object.freeze({ ...c.destinations }),
+  });
 }

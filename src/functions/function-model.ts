@@ -36,6 +36,27 @@ export interface FunctionConfig {
   readonly maxProcesses: number;
   /** Human description. */
   readonly description: string;
+  /** Async invocations: retries after a failed attempt, 0-2 (Lambda's range). @default 2 */
+  readonly maximumRetryAttempts: number;
+  /** Async invocations: seconds an event may wait before it is dropped, 60-21600. @default 21600 */
+  readonly maximumEventAge: number;
+  /** Async invocations: where a record of the outcome goes. @default {} */
+  readonly destinations: AsyncDestinations;
+  /** Async invocations: a queue or topic that receives the original event after the final failure. */
+  readonly deadLetter?: DestinationTarget | undefined;
+}
+
+/** Where an async invocation record (or dead letter) is delivered. */
+export interface DestinationTarget {
+  readonly type: 'queue' | 'topic' | 'function';
+  /** Queue or topic name, or the function's Lambda full name (`app-fn`). */
+  readonly name: string;
+}
+
+/** On-success and on-failure destinations of async invocations (Lambda's DestinationConfig). */
+export interface AsyncDestinations {
+  readonly onSuccess?: DestinationTarget | undefined;
+  readonly onFailure?: DestinationTarget | undefined;
 }
 
 /** Defaults for {@link FunctionConfig}; the nimbus.yml schema applies the same ones. */
@@ -52,6 +73,9 @@ export const FUNCTION_DEFAULTS: Omit<FunctionConfig, 'runtime' | 'handler'> = Ob
   maxOpenFiles: 1024,
   maxProcesses: 256,
   description: '',
+  maximumRetryAttempts: 2,
+  maximumEventAge: 21_600,
+  destinations: Object.freeze({}),
 } as const);
 
 /** The reserved name of the mutable head version. */

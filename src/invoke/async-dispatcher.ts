@@ -1,59 +1,102 @@
-// Runs durable async (`Event`) invocations: claims them from the store's queue, invokes, and
-// records the outcome; failed attempts are retried with exponential backoff.
+// Runs durable async (`Event`) invocations: claims them from the store's queue, invokes, records
+// the outcome, retries failed attempts with backoff, and delivers destinations and dead letters.
 
+import type { FunctionConfig } from '../functions/function-model.js';
 import type { AsyncInvocation, InvocationQueue } from '../store/store.js';
 import { isNimbusError } from '../errors.js';
+import { targetsFor, type DestinationRouter, type FinishedInvocation } from './destinations.js';
+import type { FunctionResolver } from './function-resolver.js';
 import type { InvokeService } from './invoke-service.js';
 
-/** Options of the {@link AsyncDispatcher}. */
+/** Options of the {@link AsyncDispatcher} (server option `async`). */
 export interface AsyncDispatcherOptions {
   /** Invocations run at once by this node. @default 16 */
   readonly concurrency?: number;
   /** Poll interval when the queue looked empty. @default 100 */
   readonly pollMs?: number;
-  /** Attempts in all (1 + retries). @default 3 (Lambda's default of 2 retries) */
+  /**
+   * Node-wide cap on attempts in all (1 + retries); a function's `maximumRetryAttempts` applies
+   * below it. @default 3 (Lambda's maximum of 2 retries)
+   */
   readonly maxAttempts?: number;
   /** First retry delay; doubles each attempt, with ±20% jitter. @default 1000 */
   readonly retryBaseMs?: number;
-  /** Events at least this old are not run (again) but fail with `EventAgeExceeded`. @default 21600000 (6 h, Lambda's default) */
+  /**
+   * Node-wide cap on the event age; a function's `maximumEventAge` applies below it. Events at
+   * least this old are not run (again) but fail with `EventAgeExceeded`. @default 21600000 (6 h)
+   */
   readonly maxEventAgeMs?: number;
   /** Lease on a claimed invocation; a crashed node's claims are retaken after it. @default 900000 (Lambda's max timeout) */
   readonly leaseMs?: number;
+  /** Lease on a pending destination delivery; another claim redelivers after it. @default 60000 */
+  readonly deliveryLeaseMs?: number;
+  /** Delivery attempts of a destination before it is marked failed. @default 5 */
+  readonly maxDeliveryAttempts?: number;
+  /** How long an idempotency key holds (`X-Nimbus-Idempotency-Key`). @default 86400000 (24 h) */
+  readonly idempotencyWindowMs?: number;
   readonly onError?: (err: unknown) => void;
 }
+
+/** What the {@link AsyncDispatcher} works with. */
+export interface AsyncDispatcherDeps {
+  readonly queue: InvocationQueue;
+  readonly invoker: InvokeService;
+  /** Reads each invocation's function settings (retries, event age, destinations). */
+  readonly resolver: FunctionResolver;
+  readonly destinations: DestinationRouter;
+}
+
+/** How often expired idempotency keys are purged. */
+const PURGE_EVERY_MS = 600_000;
 
 /** Claims and runs queued async invocations. `start()` and `stop()` are idempotent. */
 export class AsyncDispatcher {
   readonly #queue: InvocationQueue;
   readonly #invoker: InvokeService;
+  readonly #resolver: FunctionResolver;
+  readonly #destinations: DestinationRouter;
   readonly #concurrency: number;
   readonly #pollMs: number;
   readonly #maxAttempts: number;
   readonly #retryBaseMs: number;
   readonly #leaseMs: number;
   readonly #maxEventAgeMs: number;
+  readonly #deliveryLeaseMs: number;
+  readonly #maxDeliveryAttempts: number;
   readonly #onError: (err: unknown) => void;
   readonly #inFlight = new Set<Promise<void>>();
+  /** How long an idempotency key holds, ms (read by enqueueAsync). */
+  readonly idempotencyWindowMs: number;
   #running = false;
   #timer: NodeJS.Timeout | undefined;
+  #purgeTimer: NodeJS.Timeout | undefined;
   #pumping = false;
   #again = false;
 
-  constructor(queue: InvocationQueue, invoker: InvokeService, options: AsyncDispatcherOptions = {}) {
-    this.#queue = queue;
-    this.#invoker = invoker;
+  constructor(deps: AsyncDispatcherDeps, options: AsyncDispatcherOptions = {}) {
+    this.#queue = deps.queue;
+    this.#invoker = deps.invoker;
+    this.#resolver = deps.resolver;
+    this.#destinations = deps.destinations;
     this.#concurrency = options.concurrency ?? 16;
     this.#pollMs = options.pollMs ?? 100;
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
     this.#leaseMs = options.leaseMs ?? 900_000;
     this.#maxEventAgeMs = options.maxEventAgeMs ?? 6 * 3_600_000;
+    this.#deliveryLeaseMs = options.deliveryLeaseMs ?? 60_000;
+    this.#maxDeliveryAttempts = options.maxDeliveryAttempts ?? 5;
+    this.idempotencyWindowMs = options.idempotencyWindowMs ?? 86_400_000;
     this.#onError = options.onError ?? (() => {});
   }
 
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#purgeTimer = setInterval(() => {
+      this.#queue.purgeIdempotencyKeys(Date.now() - this.idempotencyWindowMs).catch(this.#onError);
+    }, PURGE_EVERY_MS);
+    this.#purgeTimer.unref();
     this.notify();
   }
 
@@ -67,11 +110,13 @@ export class AsyncDispatcher {
     void this.#pump();
   }
 
-  /** Stop claiming and wait for the invocations in flight. */
+  /** Stop claiming and wait for the invocations (and deliveries) in flight. */
   async stop(): Promise<void> {
     this.#running = false;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#purgeTimer) clearInterval(this.#purgeTimer);
     this.#timer = undefined;
+    this.#purgeTimer = undefined;
     await Promise.allSettled([...this.#inFlight]);
   }
 
@@ -88,12 +133,11 @@ export class AsyncDispatcher {
         const claimed = await this.#queue.claim(free, this.#leaseMs);
         claimedAny = claimed.length > 0;
         for (const inv of claimed) {
-          const p: Promise<void> = this.#run(inv)
-            .catch(this.#onError)
-            .finally(() => {
-              this.#inFlight.delete(p);
-              this.notify();
-            });
+          const work = inv.delivery === 'pending' ? this.#redeliver(inv) : this.#run(inv);
+          const p: Promise<void> = work.catch(this.#onError).finally(() => {
+            this.#inFlight.delete(p);
+            this.notify();
+          });
           this.#inFlight.add(p);
         }
       } while (this.#running && (this.#again || claimedAny));
@@ -110,16 +154,37 @@ export class AsyncDispatcher {
 
   async #run(inv: AsyncInvocation): Promise<void> {
     const { id, functionName, qualifier, payload, attempts } = inv;
-    if (Date.now() - inv.createdAt >= this.#maxEventAgeMs) {
+    let config: FunctionConfig;
+    try {
+      config = (await this.#resolver.resolve(functionName, qualifier === '' ? undefined : qualifier)).config;
+    } catch (err) {
+      if (isNimbusError(err) && err.code === 'ResourceNotFoundException') {
+        // Deleted since the enqueue: it will not come back by retrying, and its destinations went with it.
+        await this.#queue.complete(id, {
+          status: 'failed',
+          condition: 'FunctionNotFound',
+          error: JSON.stringify({ errorType: err.code, errorMessage: err.message }),
+        });
+        return;
+      }
+      throw err; // the lease expires and another claim retries
+    }
+    // Configs stored before migration 004 lack the async keys: Lambda's defaults.
+    const maxAttempts = Math.min(this.#maxAttempts, (config.maximumRetryAttempts ?? 2) + 1);
+    const maxAgeMs = Math.min(this.#maxEventAgeMs, (config.maximumEventAge ?? 21_600) * 1000);
+
+    if (Date.now() - inv.createdAt >= maxAgeMs) {
       // Lambda drops events older than the maximum event age instead of running them late.
-      const errorMessage = `Event age exceeded the maximum of ${Math.round(this.#maxEventAgeMs / 1000)} s; not run.`;
-      await this.#queue.complete(id, {
-        status: 'failed',
-        error: JSON.stringify({ errorType: 'EventAgeExceeded', errorMessage }),
-      });
+      const errorMessage = `Event age exceeded the maximum of ${Math.round(maxAgeMs / 1000)} s; not run.`;
+      await this.#finish(
+        { ...inv, status: 'failed', condition: 'EventAgeExceeded', attempts: attempts - 1 },
+        { error: JSON.stringify({ errorType: 'EventAgeExceeded', errorMessage }) },
+        config,
+      );
       return;
     }
     let error: string;
+    let executedVersion: string | undefined;
     try {
       const res = await this.#invoker.invoke({
         functionName,
@@ -127,8 +192,13 @@ export class AsyncDispatcher {
         payload,
         requestId: id,
       });
+      executedVersion = res.executedVersion;
       if (res.ok) {
-        await this.#queue.complete(id, { status: 'succeeded', result: res.payload });
+        await this.#finish(
+          { ...inv, status: 'succeeded', condition: 'Success', executedVersion },
+          { result: res.payload },
+          config,
+        );
         return;
       }
       error = res.payload.toString();
@@ -137,6 +207,7 @@ export class AsyncDispatcher {
       if (isNimbusError(err) && err.code === 'ResourceNotFoundException') {
         await this.#queue.complete(id, {
           status: 'failed',
+          condition: 'FunctionNotFound',
           error: JSON.stringify({ errorType: err.code, errorMessage: err.message }),
         });
         return;
@@ -146,11 +217,94 @@ export class AsyncDispatcher {
         errorMessage: String((err as Error)?.message ?? err),
       });
     }
-    if (attempts >= this.#maxAttempts) {
-      await this.#queue.complete(id, { status: 'failed', error });
+    if (attempts >= maxAttempts) {
+      await this.#finish(
+        { ...inv, status: 'failed', condition: 'RetriesExhausted', executedVersion },
+        { error },
+        config,
+      );
       return;
     }
     const delay = this.#retryBaseMs * 2 ** (attempts - 1) * (0.8 + Math.random() * 0.4);
     await this.#queue.release(id, Date.now() + delay, error);
+  }
+
+  /**
+   * Record the final outcome, then deliver. Why this order: the outcome and `delivery pending`
+   * are one UPDATE, so a crash before it reruns the invocation (at-least-once, as before) and a
+   * crash after it leaves a pending delivery that the next claim after `deliveryLeaseMs`
+   * redelivers (on SQLite at once, at the next start). Delivering before recording could send a
+   * record for an outcome that is then lost and rerun with a different result; recording done
+   * before delivering could lose the record. Redeliveries send the same record; function
+   * destinations dedupe through an idempotency key, queues and topics may see a duplicate.
+   */
+  async #finish(
+    inv: Omit<FinishedInvocation, 'result' | 'error' | 'finishedAt'>,
+    outcome: { result?: Buffer; error?: string },
+    config: FunctionConfig,
+  ): Promise<void> {
+    const targets = targetsFor(config, inv);
+    const deliver = targets.record !== undefined || targets.deadLetter !== undefined;
+    const finishedAt = Date.now();
+    await this.#queue.complete(inv.id, {
+      status: inv.status,
+      result: outcome.result,
+      error: outcome.error,
+      condition: inv.condition,
+      executedVersion: inv.executedVersion,
+      ...(inv.condition === 'EventAgeExceeded' ? { attempts: inv.attempts } : {}),
+      ...(deliver ? { deliveryLeaseMs: this.#deliveryLeaseMs } : {}),
+    });
+    if (!deliver) return;
+    await this.#deliver({ ...inv, ...outcome, finishedAt }, targets, 0);
+  }
+
+  /** A claimed invocation whose delivery was left pending: deliver its stored outcome again. */
+  async #redeliver(inv: AsyncInvocation): Promise<void> {
+    if (inv.status !== 'succeeded' && inv.status !== 'failed') return;
+    let config: FunctionConfig | undefined;
+    try {
+      config = (await this.#resolver.resolve(inv.functionName, inv.qualifier || undefined)).config;
+    } catch (err) {
+      if (!(isNimbusError(err) && err.code === 'ResourceNotFoundException')) throw err;
+    }
+    const finished: FinishedInvocation = {
+      ...inv,
+      status: inv.status,
+      condition: inv.condition ?? (inv.status === 'succeeded' ? 'Success' : 'RetriesExhausted'),
+    };
+    const targets = targetsFor(config, finished);
+    if (targets.record === undefined && targets.deadLetter === undefined) {
+      await this.#queue.settleDelivery(inv.id, {
+        state: 'failed',
+        error: 'the function or its destinations were removed before the record was delivered',
+      });
+      return;
+    }
+    await this.#deliver(finished, targets, inv.deliveryAttempts);
+  }
+
+  async #deliver(
+    inv: FinishedInvocation,
+    targets: ReturnType<typeof targetsFor>,
+    failedBefore: number,
+  ): Promise<void> {
+    try {
+      await this.#destinations.deliver(inv, targets);
+    } catch (err) {
+      const error = String((err as Error)?.message ?? err);
+      const failures = failedBefore + 1;
+      if (failures >= this.#maxDeliveryAttempts) {
+        await this.#queue.settleDelivery(inv.id, { state: 'failed', error });
+      } else {
+        const retryAt = Date.now() + this.#retryBaseMs * 2 ** (failures - 1);
+        await this.#queue.settleDelivery(inv.id, { state: 'pending', error, retryAt });
+      }
+      this.#onError(
+        new Error(`destination delivery of invocation ${inv.id} failed: ${error}`, { cause: err }),
+      );
+      return;
+    }
+    await this.#queue.settleDelivery(inv.id, { state: 'delivered' });
   }
 }

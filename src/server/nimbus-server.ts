@@ -14,6 +14,7 @@ import { RouteAuthorizer } from '../gateway/auth/route-authorizer.js';
 import { Gateway } from '../gateway/gateway.js';
 import { Scheduler } from '../events/schedules/scheduler.js';
 import { AsyncDispatcher } from '../invoke/async-dispatcher.js';
+import { DestinationRouter, serviceTransports } from '../invoke/destinations.js';
 import { enqueueAsync } from '../invoke/enqueue-async.js';
 import { FunctionResolver } from '../invoke/function-resolver.js';
 import { InvokeService } from '../invoke/invoke-service.js';
@@ -149,7 +150,12 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     };
 
     const invoker = new InvokeService({ resolver, pool, logs, specFor });
-    const dispatcher = new AsyncDispatcher(store.invocations, invoker, { ...options.async, onError });
+    // Destinations are bound to the queue/topic services once those exist (they need the dispatcher).
+    const destinations = new DestinationRouter({ region: options.region, accountId: ACCOUNT_ID });
+    const dispatcher = new AsyncDispatcher(
+      { queue: store.invocations, invoker, resolver, destinations },
+      { ...options.async, onError },
+    );
     cleanups.push(() => dispatcher.stop());
 
     // Resource and trigger services, in dependency order (topics deliver to queues).
@@ -160,7 +166,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       enqueueAsync: (functionName, payload, opts) =>
         enqueueAsync(
           { resolver, queue: store.invocations, dispatcher },
-          { functionName, qualifier: opts?.qualifier, payload },
+          { functionName, qualifier: opts?.qualifier, payload, idempotencyKey: opts?.idempotencyKey },
         ),
       region: options.region,
       accountId: ACCOUNT_ID,
@@ -172,6 +178,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const buckets = new BucketService(services);
     const tables = new TableService(services);
     const scheduler = new Scheduler(services);
+    destinations.bind(serviceTransports({ queues, topics, enqueueAsync: services.enqueueAsync }));
     const lifecycles = [queues, topics, buckets, tables, scheduler];
     // Stopped before the dispatcher and pool (cleanups run in reverse), so triggers in flight finish.
     cleanups.push(async () => {

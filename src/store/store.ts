@@ -140,6 +140,12 @@ export interface CodeStore {
 /** Status of an async invocation. */
 export type AsyncInvocationStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
+/** Destination delivery of a finished async invocation (absent when none is configured). */
+export type DeliveryState = 'pending' | 'delivered' | 'failed';
+
+/** Lambda's invocation-record condition of a finished async invocation. */
+export type InvocationCondition = 'Success' | 'RetriesExhausted' | 'EventAgeExceeded' | 'FunctionNotFound';
+
 /** An async (`Event`) invocation as stored. */
 export interface AsyncInvocation {
   readonly id: string;
@@ -157,39 +163,86 @@ export interface AsyncInvocation {
   readonly error?: string | undefined;
   /** Epoch ms when it finished. */
   readonly finishedAt?: number | undefined;
+  /** Epoch ms of the first claim. */
+  readonly startedAt?: number | undefined;
+  /** The key it was enqueued with, if any. */
+  readonly idempotencyKey?: string | undefined;
+  /** Why it finished, in Lambda's record terms. */
+  readonly condition?: InvocationCondition | undefined;
+  /** Version that ran the last attempt. */
+  readonly executedVersion?: string | undefined;
+  /** Destination delivery state; undefined when nothing was to be delivered. */
+  readonly delivery?: DeliveryState | undefined;
+  /** Failed delivery attempts so far. */
+  readonly deliveryAttempts: number;
+  readonly deliveryError?: string | undefined;
+}
+
+/** The final outcome of an async invocation, see {@link InvocationQueue.complete}. */
+export interface InvocationOutcome {
+  readonly status: 'succeeded' | 'failed';
+  readonly result?: Buffer | undefined;
+  readonly error?: string | undefined;
+  readonly condition?: InvocationCondition | undefined;
+  readonly executedVersion?: string | undefined;
+  /** Overrides the stored attempt count (an event dropped for its age at claim was not run). */
+  readonly attempts?: number | undefined;
+  /**
+   * Set when destinations must be delivered: the row is marked delivery `pending` in the same
+   * update, leased for this long; a claim after the lease redelivers it (a crashed node).
+   */
+  readonly deliveryLeaseMs?: number | undefined;
 }
 
 /** The durable queue of async invocations. */
 export interface InvocationQueue {
-  /** Store a new invocation; resolves only after it is committed (durable). */
+  /**
+   * Store a new invocation; resolves only after it is committed (durable), to the id of the
+   * invocation. With `idempotencyKey`, a key already used for the same function less than
+   * `idempotencyWindowMs` ago stores nothing and resolves to the first invocation's id; the
+   * check is a unique key, so concurrent enqueues with one key store one invocation.
+   */
   enqueue(inv: {
     id: string;
     functionName: string;
     qualifier: string;
     payload: Buffer;
     availableAt?: number;
-  }): Promise<void>;
+    idempotencyKey?: string | undefined;
+    /** @default 86400000 (24 h) */
+    idempotencyWindowMs?: number | undefined;
+  }): Promise<string>;
   /**
    * Claim up to `limit` queued invocations whose `availableAt` has passed, or running ones whose
    * lease expired (a crashed worker), marking them running with a lease of `leaseMs` and
-   * incrementing `attempts`. Two concurrent claimers never get the same invocation.
+   * incrementing `attempts`. Also claims finished invocations whose destination delivery is
+   * `pending` with an expired lease (status and attempts unchanged, lease renewed) so they are
+   * delivered again. Two concurrent claimers never get the same invocation.
    */
   claim(limit: number, leaseMs: number): Promise<AsyncInvocation[]>;
-  /** Record the outcome of a claimed invocation. */
-  complete(
+  /** Record the final outcome of a claimed invocation. */
+  complete(id: string, outcome: InvocationOutcome): Promise<void>;
+  /**
+   * Record how a pending destination delivery went: `delivered`, `failed` (given up), or
+   * `pending` again with a retry time (counts a failed delivery attempt).
+   */
+  settleDelivery(
     id: string,
-    outcome: { status: 'succeeded' | 'failed'; result?: Buffer; error?: string },
+    outcome: { state: 'delivered' } | { state: 'failed'; error: string } | { state: 'pending'; error: string; retryAt: number },
   ): Promise<void>;
   /**
-   * Return every running invocation to the queue at once, keeping its attempt count. Only for a
-   * node that knows no other process works this queue: a single-writer (SQLite) node at start,
-   * whose running rows were left by its own previous, crashed process.
-   * @returns how many were requeued.
+   * Return every running invocation to the queue at once, keeping its attempt count, and make
+   * pending deliveries claimable at once. Only for a node that knows no other process works this
+   * queue: a single-writer (SQLite) node at start, whose running rows were left by its own
+   * previous, crashed process.
+   * @returns how many running invocations were requeued.
    */
   requeueRunning(): Promise<number>;
   /** Put a claimed invocation back to be retried at `availableAt`. */
   release(id: string, availableAt: number, error?: string): Promise<void>;
   get(id: string): Promise<AsyncInvocation | undefined>;
+  /** Forget idempotency keys created before `before` (epoch ms). @returns how many. */
+  purgeIdempotencyKeys(before: number): Promise<number>;
 }
 
 /** One captured log line of a function. */

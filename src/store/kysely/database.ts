@@ -71,6 +71,24 @@ export interface InvocationsTable {
   result: Bytes | null;
   error: string | null;
   finished_at: EpochMs | null;
+  /** Destination delivery: null (none), 'pending', 'delivered' or 'failed' (migration 004). */
+  delivery: ColumnType<string | null, string | null | undefined, string | null>;
+  delivery_attempts: ColumnType<number, number | undefined, number>;
+  delivery_error: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Lambda's record condition: Success, RetriesExhausted, EventAgeExceeded, ... */
+  outcome_condition: ColumnType<string | null, string | null | undefined, string | null>;
+  executed_version: ColumnType<string | null, string | null | undefined, string | null>;
+  idempotency_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Epoch ms of the first claim. */
+  started_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+}
+
+/** Idempotency keys of async enqueues: (function, key) → the first invocation (migration 004). */
+export interface InvocationIdempotencyTable {
+  function_name: string;
+  idempotency_key: string;
+  invocation_id: string;
+  created_at: EpochMs;
 }
 
 /** Function log lines; `id` is the cursor. */
@@ -162,6 +180,7 @@ export interface Database extends QueueTables, TopicTables, ObjectTables, Docume
   aliases: AliasesTable;
   code_blobs: CodeBlobsTable;
   invocations: InvocationsTable;
+  invocation_idempotency: InvocationIdempotencyTable;
   log_lines: LogLinesTable;
   access_keys: AccessKeysTable;
   tokens: TokensTable;

@@ -1,11 +1,23 @@
-// InvocationQueue over Kysely: durable enqueue, leased claims, completion and retry.
+// InvocationQueue over Kysely: durable enqueue (with idempotency keys), leased claims,
+// completion, destination delivery state and retry.
 
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Notifier } from '../coordination.js';
 import { INVOCATIONS_CHANNEL } from '../coordination.js';
-import type { AsyncInvocation, AsyncInvocationStatus, Capabilities, InvocationQueue } from '../store.js';
+import type {
+  AsyncInvocation,
+  AsyncInvocationStatus,
+  Capabilities,
+  DeliveryState,
+  InvocationCondition,
+  InvocationOutcome,
+  InvocationQueue,
+} from '../store.js';
 import type { Database, InvocationsTable } from './database.js';
 import { toMs, toMsOrUndefined } from './database.js';
+
+/** Default idempotency window: 24 h. */
+const DEFAULT_IDEMPOTENCY_WINDOW_MS = 86_400_000;
 
 function toInvocation(row: Selectable<InvocationsTable>): AsyncInvocation {
   return {
@@ -20,6 +32,13 @@ function toInvocation(row: Selectable<InvocationsTable>): AsyncInvocation {
     result: row.result ?? undefined,
     error: row.error ?? undefined,
     finishedAt: toMsOrUndefined(row.finished_at),
+    startedAt: toMsOrUndefined(row.started_at),
+    idempotencyKey: row.idempotency_key ?? undefined,
+    condition: (row.outcome_condition ?? undefined) as InvocationCondition | undefined,
+    executedVersion: row.executed_version ?? undefined,
+    delivery: (row.delivery ?? undefined) as DeliveryState | undefined,
+    deliveryAttempts: Number(row.delivery_attempts ?? 0),
+    deliveryError: row.delivery_error ?? undefined,
   };
 }
 
@@ -45,28 +64,72 @@ export class KyselyInvocationQueue implements InvocationQueue {
     qualifier: string;
     payload: Buffer;
     availableAt?: number;
-  }): Promise<void> {
+    idempotencyKey?: string | undefined;
+    idempotencyWindowMs?: number | undefined;
+  }): Promise<string> {
     const now = Date.now();
-    // A single-statement insert is its own transaction: when it resolves the row is committed
-    // (SQLite: in the WAL; PostgreSQL: flushed per synchronous_commit), which is the durability
-    // the 202 Accepted promises.
-    await this.#db
-      .insertInto('invocations')
-      .values({
-        id: inv.id,
-        function_name: inv.functionName,
-        qualifier: inv.qualifier,
-        payload: inv.payload,
-        status: 'queued',
-        attempts: 0,
-        created_at: now,
-        available_at: inv.availableAt ?? now,
-      })
-      .execute();
+    const row = {
+      id: inv.id,
+      function_name: inv.functionName,
+      qualifier: inv.qualifier,
+      payload: inv.payload,
+      status: 'queued',
+      attempts: 0,
+      created_at: now,
+      available_at: inv.availableAt ?? now,
+      idempotency_key: inv.idempotencyKey ?? null,
+    };
+    let id = inv.id;
+    if (inv.idempotencyKey === undefined) {
+      // A single-statement insert is its own transaction: when it resolves the row is committed
+      // (SQLite: in the WAL; PostgreSQL: flushed per synchronous_commit), which is the durability
+      // the 202 Accepted promises.
+      await this.#db.insertInto('invocations').values(row).execute();
+    } else {
+      const key = inv.idempotencyKey;
+      const cutoff = now - (inv.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS);
+      id = await this.#db.transaction().execute(async (trx) => {
+        // Race-safe by the primary key, not check-then-insert: of two concurrent enqueues with
+        // one key, the second waits on the first's row (PostgreSQL) or its write lock (SQLite),
+        // then finds the conflict. An expired key is taken over by the same statement.
+        const won = await trx
+          .insertInto('invocation_idempotency')
+          .values({
+            function_name: inv.functionName,
+            idempotency_key: key,
+            invocation_id: inv.id,
+            created_at: now,
+          })
+          .onConflict((oc) =>
+            oc
+              .columns(['function_name', 'idempotency_key'])
+              .doUpdateSet((eb) => ({
+                invocation_id: eb.ref('excluded.invocation_id'),
+                created_at: eb.ref('excluded.created_at'),
+              }))
+              .where('invocation_idempotency.created_at', '<', cutoff),
+          )
+          .returning('invocation_id')
+          .executeTakeFirst();
+        if (won === undefined) {
+          const first = await trx
+            .selectFrom('invocation_idempotency')
+            .select('invocation_id')
+            .where('function_name', '=', inv.functionName)
+            .where('idempotency_key', '=', key)
+            .executeTakeFirstOrThrow();
+          return first.invocation_id;
+        }
+        await trx.insertInto('invocations').values(row).execute();
+        return inv.id;
+      });
+      if (id !== inv.id) return id;
+    }
     if (this.#notifier !== undefined) {
       // Wakes consumers on other nodes; they also poll, so a lost notification only delays.
       await this.#notifier.notify(INVOCATIONS_CHANNEL, inv.id).catch(() => undefined);
     }
+    return id;
   }
 
   async claim(limit: number, leaseMs: number): Promise<AsyncInvocation[]> {
@@ -79,6 +142,9 @@ export class KyselyInvocationQueue implements InvocationQueue {
         eb.or([
           eb.and([eb('status', '=', 'queued'), eb('available_at', '<=', now)]),
           eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', now)]),
+          // A finished invocation whose destination delivery was left pending (crash, or a
+          // failed delivery waiting for its retry time).
+          eb.and([eb('delivery', '=', 'pending'), eb('lease_until', '<=', now)]),
         ]),
       )
       .orderBy('available_at')
@@ -96,7 +162,23 @@ export class KyselyInvocationQueue implements InvocationQueue {
         () => pick,
       )
       .updateTable('invocations')
-      .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), lease_until: now + leaseMs }))
+      .set((eb) => ({
+        // A pending delivery keeps its final status and attempt count; it is only leased.
+        status: eb
+          .case()
+          .when('delivery', '=', 'pending')
+          .then(eb.ref('status'))
+          .else(eb.val('running'))
+          .end(),
+        attempts: eb
+          .case()
+          .when('delivery', '=', 'pending')
+          .then(eb.ref('attempts'))
+          .else(eb('attempts', '+', 1))
+          .end(),
+        lease_until: now + leaseMs,
+        started_at: sql<number>`COALESCE(started_at, ${now})`,
+      }))
       .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
       .returningAll()
       .execute();
@@ -104,24 +186,58 @@ export class KyselyInvocationQueue implements InvocationQueue {
     return rows.map(toInvocation).sort((a, b) => a.availableAt - b.availableAt || a.createdAt - b.createdAt);
   }
 
-  async complete(
-    id: string,
-    outcome: { status: 'succeeded' | 'failed'; result?: Buffer; error?: string },
-  ): Promise<void> {
+  async complete(id: string, outcome: InvocationOutcome): Promise<void> {
+    const now = Date.now();
+    const pending = outcome.deliveryLeaseMs !== undefined;
     await this.#db
       .updateTable('invocations')
       .set({
         status: outcome.status,
         result: outcome.result ?? null,
         error: outcome.error ?? null,
-        finished_at: Date.now(),
-        lease_until: null,
+        finished_at: now,
+        outcome_condition: outcome.condition ?? null,
+        executed_version: outcome.executedVersion ?? null,
+        ...(outcome.attempts === undefined ? {} : { attempts: outcome.attempts }),
+        // Outcome and "destination pending" in one update: a crash after it redelivers (claim),
+        // a crash before it reruns the invocation; nothing is lost either way.
+        delivery: pending ? 'pending' : null,
+        lease_until: pending ? now + (outcome.deliveryLeaseMs ?? 0) : null,
       })
       .where('id', '=', id)
       .execute();
   }
 
+  async settleDelivery(
+    id: string,
+    outcome:
+      | { state: 'delivered' }
+      | { state: 'failed'; error: string }
+      | { state: 'pending'; error: string; retryAt: number },
+  ): Promise<void> {
+    await this.#db
+      .updateTable('invocations')
+      .set((eb) =>
+        outcome.state === 'delivered'
+          ? { delivery: 'delivered', lease_until: null }
+          : {
+              delivery: outcome.state,
+              delivery_error: outcome.error,
+              delivery_attempts: eb('delivery_attempts', '+', 1),
+              lease_until: outcome.state === 'pending' ? outcome.retryAt : null,
+            },
+      )
+      .where('id', '=', id)
+      .where('delivery', '=', 'pending')
+      .execute();
+  }
+
   async requeueRunning(): Promise<number> {
+    await this.#db
+      .updateTable('invocations')
+      .set({ lease_until: 0 })
+      .where('delivery', '=', 'pending')
+      .execute();
     const result = await this.#db
       .updateTable('invocations')
       .set({ status: 'queued', lease_until: null })
@@ -147,5 +263,13 @@ export class KyselyInvocationQueue implements InvocationQueue {
   async get(id: string): Promise<AsyncInvocation | undefined> {
     const row = await this.#db.selectFrom('invocations').selectAll().where('id', '=', id).executeTakeFirst();
     return row === undefined ? undefined : toInvocation(row);
+  }
+
+  async purgeIdempotencyKeys(before: number): Promise<number> {
+    const result = await this.#db
+      .deleteFrom('invocation_idempotency')
+      .where('created_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 }

@@ -1,11 +1,34 @@
 // SQLite migration 004: async invocations: destinations, dead letters, idempotency keys.
 
+import { sql } from 'kysely';
 import type { Kysely, Migration } from 'kysely';
 
-// Statements run in order; see 001-initial.ts for the style (one `sql` template each).
-const STATEMENTS: ReadonlyArray<{ execute(db: Kysely<unknown>): Promise<unknown> }> = [];
+const STATEMENTS = [
+  // Destination delivery of a finished invocation: NULL (none configured), 'pending' (the
+  // outcome is committed, the record not yet delivered; lease_until says when another claim may
+  // redeliver it), 'delivered' or 'failed' (gave up; delivery_error says why).
+  sql`ALTER TABLE invocations ADD COLUMN delivery TEXT`,
+  sql`ALTER TABLE invocations ADD COLUMN delivery_attempts INTEGER NOT NULL DEFAULT 0`,
+  sql`ALTER TABLE invocations ADD COLUMN delivery_error TEXT`,
+  // Lambda's record condition: Success, RetriesExhausted, EventAgeExceeded, FunctionNotFound.
+  sql`ALTER TABLE invocations ADD COLUMN outcome_condition TEXT`,
+  sql`ALTER TABLE invocations ADD COLUMN executed_version TEXT`,
+  sql`ALTER TABLE invocations ADD COLUMN idempotency_key TEXT`,
+  // Epoch ms of the first claim (enqueue-to-start latency).
+  sql`ALTER TABLE invocations ADD COLUMN started_at INTEGER`,
+  sql`CREATE INDEX invocations_delivery ON invocations (lease_until) WHERE delivery = 'pending'`,
+  // One row per (function, key): the primary key makes a concurrent double enqueue insert one row.
+  sql`CREATE TABLE invocation_idempotency (
+    function_name TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    invocation_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (function_name, idempotency_key)
+  )`,
+  sql`CREATE INDEX invocation_idempotency_created ON invocation_idempotency (created_at)`,
+];
 
-/** Creates the tables for async invocations: destinations, dead letters, idempotency keys. */
+/** Adds destination delivery state and idempotency keys to async invocations. */
 export const migration004AsyncInvocations: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     for (const statement of STATEMENTS) await statement.execute(db);
