@@ -18,6 +18,7 @@ import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { rmCommand } from './commands/rm.js';
 import { startCommand } from './commands/start.js';
+import { topicsCommand } from './commands/topics.js';
 import { versionsCommand } from './commands/versions.js';
 
 export type { CliIo } from './command.js';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   versionsCommand,
   aliasCommand,
   keysCommand,
+  topicsCommand,
 ];
 
 /** Default API endpoint when neither --endpoint nor NIMBUS_ENDPOINT is set. */
