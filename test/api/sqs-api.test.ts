@@ -18,6 +18,7 @@ import {
   ListQueuesCommand,
   PurgeQueueCommand,
   QueueDoesNotExist,
+  QueueNameExists,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -63,6 +64,7 @@ forEachStore((storeName, open) => {
       const url = await create('orders', { VisibilityTimeout: '45', DelaySeconds: '0' });
       assert.equal(url, `${t.url}/000000000000/orders`);
       assert.equal(await create('orders', { VisibilityTimeout: '45' }), url, 'same settings: idempotent');
+      await assert.rejects(create('orders', { VisibilityTimeout: '46' }), QueueNameExists);
       await create('orders-archive');
       await create('other');
       const got = await sqs.send(new GetQueueUrlCommand({ QueueName: 'orders' }));
@@ -356,6 +358,7 @@ forEachStore((storeName, open) => {
       await assert.rejects(
         sqs.send(new SendMessageCommand({ QueueUrl: `${t.url}/000000000000/nope`, MessageBody: 'x' })),
         QueueDoesNotExist,
+  QueueNameExists,
       );
       await assert.rejects(
         client('wrong-secret').send(new ListQueuesCommand({})),
