@@ -17,6 +17,7 @@ import { keysCommand } from './commands/keys.js';
 import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { rmCommand } from './commands/rm.js';
+import { schedulesCommand } from './commands/schedules.js';
 import { startCommand } from './commands/start.js';
 import { topicsCommand } from './commands/topics.js';
 import { versionsCommand } from './commands/versions.js';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   aliasCommand,
   keysCommand,
   topicsCommand,
+  schedulesCommand,
 ];
 
 /** Default API endpoint when neither --endpoint nor NIMBUS_ENDPOINT is set. */
