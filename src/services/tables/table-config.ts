@@ -21,11 +21,11 @@ const NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
 const VIEW_TYPES: readonly StreamViewType[] = ['NEW_AND_OLD_IMAGES', 'NEW_IMAGE', 'OLD_IMAGE', 'KEYS_ONLY'];
 
 /** Throws a ValidationException unless `name` is a valid table name (DynamoDB's rule). */
-export function checkTableName(name: string, where = 'Table name'): void {
+export function checkTableName(name: string, where?: string): void {
   if (!NAME_PATTERN.test(name)) {
     throw new NimbusError(
       'ValidationException',
-      `${where} '${name}' is invalid; use 3-255 characters: letters, digits, '_', '-' and '.'.`,
+      `${where === undefined ? '' : `${where}: `}table name '${name}' is invalid; use 3-255 characters: letters, digits, '_', '-' and '.'.`,
     );
   }
 }

@@ -14,7 +14,7 @@ import type { Condition, ExpressionValues } from './condition-expression.js';
 import { applyUpdate, compileUpdate } from './item-update.js';
 import type { ItemUpdate } from './item-update.js';
 import { decodeKey, encodeKey, prefixSuccessor } from './key-encoding.js';
-import { parseTableSpec } from './table-config.js';
+import { checkTableName, parseTableSpec } from './table-config.js';
 import type { TableSpecInput } from './table-config.js';
 import { createTableDeployHook } from './table-deploy-hook.js';
 import type { ItemPage, QueryInput, ScanInput, SortCondition, TableDescription, WriteConditionOptions } from './table-types.js';
@@ -83,6 +83,7 @@ export class TableService implements Lifecycle {
 
   /** Create a table; `ResourceConflictException` if the name is taken. */
   async createTable(name: string, spec: TableSpecInput): Promise<TableDescription> {
+    checkTableName(name);
     const parsed = parseTableSpec(name, spec, `Table '${name}'`);
     if (!(await this.#ctx.store.documents.createTable(parsed))) {
       throw new NimbusError(
