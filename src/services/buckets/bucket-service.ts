@@ -1,21 +1,377 @@
 // Buckets: objects as files under the data dir, metadata in the store, and ObjectCreated/ObjectRemoved events.
 
-import type { AppDeployHook } from '../../deploy/app-deploy-hook.js';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.js';
+import { NimbusError } from '../../errors.js';
+import { BucketEventDrainer } from '../../events/buckets/bucket-event-drainer.js';
+import type { BucketEventName } from '../../events/buckets/bucket-triggers.js';
+import { notificationsFor, parseBucketTriggers } from '../../events/buckets/bucket-triggers.js';
 import type { Lifecycle } from '../../server/lifecycle.js';
+import type { NotificationBuilder, ObjectStore, StoredObject } from '../../store/ports/objects.js';
 import type { ServiceContext } from '../service-context.js';
+import { checkBucketName, checkKey } from './bucket-names.js';
+import type {
+  BucketInfo,
+  BucketOperations,
+  ListObjectsOptions,
+  ListObjectsPage,
+  MultipartUploadInfo,
+  ObjectBody,
+  ObjectInfo,
+  PutObjectOptions,
+  UploadedPart,
+} from './bucket-types.js';
+import { KeyedLock } from './keyed-lock.js';
+import { MultipartUploads } from './multipart-uploads.js';
+import { ObjectFiles } from './object-files.js';
+import { headerFields, toObjectInfo } from './object-info.js';
+import { listPage } from './object-listing.js';
+import { resolveRange } from './object-ranges.js';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/** Limits and loop timings of the bucket service. */
+export interface BucketServiceOptions {
+  /** Largest single put (and part). @default 5 GiB */
+  readonly maxObjectSize?: number;
+  /** Smallest part of a multipart upload, except the last. @default 5 MiB */
+  readonly minPartSize?: number;
+  /** How often the event outbox is polled when not woken, in ms. @default 1000 */
+  readonly eventPollMs?: number;
+}
+
+/** The fully-defaulted {@link BucketServiceOptions}. */
+export type BucketLimits = Required<BucketServiceOptions>;
+
+function noSuchBucket(bucket: string): NimbusError {
+  return new NimbusError(
+    'ResourceNotFoundException',
+    `Bucket '${bucket}' does not exist; create it with \`nimbus buckets create ${bucket}\` or declare it under resources.buckets in nimbus.yml.`,
+  );
+}
 
 /** Buckets: objects as files under the data dir, metadata in the store, and ObjectCreated/ObjectRemoved events. */
-export class BucketService implements Lifecycle {
-  constructor(_ctx: ServiceContext) {}
+export class BucketService implements Lifecycle, BucketOperations {
+  readonly #ctx: ServiceContext;
+  readonly #store: ObjectStore;
+  readonly #files: ObjectFiles;
+  readonly #limits: BucketLimits;
+  readonly #locks = new KeyedLock();
+  readonly #drainer: BucketEventDrainer;
+  readonly #multipart: MultipartUploads;
+  /** Files older than this that no row references are leftovers of an earlier process. */
+  readonly #createdAt = Date.now();
+  #sweep: Promise<void> | undefined;
+
+  constructor(ctx: ServiceContext, options: BucketServiceOptions = {}) {
+    this.#ctx = ctx;
+    this.#store = ctx.store.objects;
+    this.#files = new ObjectFiles(join(ctx.dataDir, 'objects'));
+    this.#limits = Object.freeze({
+      maxObjectSize: options.maxObjectSize ?? 5 * GiB,
+      minPartSize: options.minPartSize ?? 5 * MiB,
+      eventPollMs: options.eventPollMs ?? 1000,
+    });
+    this.#drainer = new BucketEventDrainer(this.#store, ctx.enqueueAsync, {
+      pollMs: this.#limits.eventPollMs,
+      onError: ctx.onError,
+    });
+    this.#multipart = new MultipartUploads({
+      store: this.#store,
+      files: this.#files,
+      locks: this.#locks,
+      limits: this.#limits,
+      requireBucket: (b) => this.#requireBucket(b),
+      notify: (change) => this.#notify(change),
+      committed: () => this.#drainer.notify(),
+      discard: (ids) => this.#discard(ids),
+    });
+  }
+
+  /** The object files (tests look for leftovers in `files.tempFiles()`). */
+  get files(): ObjectFiles {
+    return this.#files;
+  }
 
   /** Validates and applies the app's declared resources and triggers of this kind on deploy. */
   readonly deployHook: AppDeployHook = {
-    validate: () => undefined,
-    apply: async () => undefined,
-    removeApp: async () => undefined,
+    validate: (spec) => {
+      for (const name of Object.keys(spec.resources.buckets)) {
+        try {
+          checkBucketName(name);
+        } catch (err) {
+          throw new NimbusError(
+            'InvalidParameterValueException',
+            `resources.buckets.${name}: ${(err as Error).message}`,
+          );
+        }
+      }
+      parseBucketTriggers(spec);
+    },
+    apply: (spec) => this.#applyDeploy(spec),
+    removeApp: (app) => this.#store.deleteTriggers(app),
+    removeFunction: (app, fullName) => this.#store.deleteTriggers(app, fullName),
   };
 
-  start(): void {}
+  start(): void {
+    this.#drainer.start();
+    // Crash leftovers: temp files of interrupted writes, files whose row never committed or was
+    // replaced just before a crash. In the background: a large data dir takes a while to walk.
+    this.#sweep ??= this.#files
+      .sweep(this.#createdAt, (ids) => this.#store.referencedFileIds(ids))
+      .then((n) => {
+        if (n > 0)
+          this.#ctx.logger.info(`buckets: removed ${n} orphaned object file(s) left by a previous run`);
+      })
+      .catch(this.#ctx.onError);
+  }
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    await this.#drainer.stop();
+    await this.#sweep;
+  }
+
+  async createBucket(name: string): Promise<BucketInfo> {
+    checkBucketName(name);
+    return this.#store.createBucket(name, Date.now());
+  }
+
+  getBucket(name: string): Promise<BucketInfo | undefined> {
+    return this.#store.getBucket(name);
+  }
+
+  listBuckets(): Promise<BucketInfo[]> {
+    return this.#store.listBuckets();
+  }
+
+  async deleteBucket(name: string): Promise<boolean> {
+    const { outcome, partFileIds } = await this.#store.deleteBucket(name);
+    if (outcome === 'not-empty') {
+      throw new NimbusError(
+        'BucketNotEmpty',
+        `Bucket '${name}' is not empty; delete its objects first, or run \`nimbus buckets rm ${name} --force\`.`,
+      );
+    }
+    await this.#discard(partFileIds);
+    return outcome === 'deleted';
+  }
+
+  async putObject(
+    bucket: string,
+    key: string,
+    body: Readable,
+    options?: PutObjectOptions,
+  ): Promise<ObjectInfo> {
+    checkKey(key);
+    const fields = headerFields(options);
+    await this.#requireBucket(bucket);
+    const written = await this.#files.write(body, {
+      contentLength: options?.contentLength,
+      contentMd5: options?.contentMd5,
+      maxSize: this.#limits.maxObjectSize,
+    });
+    const object: StoredObject = {
+      bucket,
+      key,
+      fileId: written.fileId,
+      size: written.size,
+      etag: `"${written.md5.toString('hex')}"`,
+      ...fields,
+      lastModified: Date.now(),
+    };
+    return this.#commit(object, 'ObjectCreated:Put');
+  }
+
+  async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    const row = await this.#store.getObject(bucket, key);
+    if (row) return toObjectInfo(row);
+    await this.#requireBucket(bucket);
+    return undefined;
+  }
+
+  async getObject(
+    bucket: string,
+    key: string,
+    options?: { range?: { start?: number; end?: number; suffixLength?: number } | undefined },
+  ): Promise<ObjectBody> {
+    // A replace between reading the row and opening its file unlinks the old file: read the new
+    // row and try again (the open descriptor then pins the bytes for the whole read).
+    for (let attempt = 0; ; attempt++) {
+      const row = await this.#store.getObject(bucket, key);
+      if (!row) {
+        await this.#requireBucket(bucket);
+        throw new NimbusError(
+          'ResourceNotFoundException',
+          `Object '${key}' does not exist in bucket '${bucket}'; list keys with \`nimbus buckets ls ${bucket}\`.`,
+        );
+      }
+      const range = options?.range ? resolveRange(options.range, row.size) : undefined;
+      try {
+        const body = await this.#files.openRead(row.fileId, range);
+        return { info: toObjectInfo(row), body, range };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 2) throw err;
+      }
+    }
+  }
+
+  async listObjects(bucket: string, options?: ListObjectsOptions): Promise<ListObjectsPage> {
+    await this.#requireBucket(bucket);
+    const page = await listPage(this.#store, bucket, options ?? {});
+    return { ...page, objects: page.objects.map(toObjectInfo) };
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    const removed = await this.#locks.run(`${bucket}\u0000${key}`, () =>
+      this.#store.deleteObject(
+        bucket,
+        key,
+        this.#notify({ eventName: 'ObjectRemoved:Delete', bucket, key, time: Date.now() }),
+      ),
+    );
+    if (!removed) {
+      await this.#requireBucket(bucket);
+      return;
+    }
+    this.#drainer.notify();
+    await this.#discard([removed.fileId]);
+  }
+
+  async copyObject(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    replaceMetadata?: PutObjectOptions,
+  ): Promise<ObjectInfo> {
+    checkKey(target.key);
+    await this.#requireBucket(target.bucket);
+    for (let attempt = 0; ; attempt++) {
+      const from = await this.#store.getObject(source.bucket, source.key);
+      if (!from) {
+        await this.#requireBucket(source.bucket);
+        throw new NimbusError(
+          'ResourceNotFoundException',
+          `Copy source '${source.key}' does not exist in bucket '${source.bucket}'.`,
+        );
+      }
+      let fileId: string;
+      try {
+        fileId = await this.#files.copy(from.fileId);
+      } catch (err) {
+        // Replaced while copying: copy the new version.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 2) continue;
+        throw err;
+      }
+      const fields = replaceMetadata ? headerFields(replaceMetadata) : from;
+      return this.#commit(
+        {
+          bucket: target.bucket,
+          key: target.key,
+          fileId,
+          size: from.size,
+          etag: from.etag,
+          contentType: fields.contentType,
+          contentEncoding: fields.contentEncoding,
+          contentDisposition: fields.contentDisposition,
+          cacheControl: fields.cacheControl,
+          metadata: fields.metadata,
+          lastModified: Date.now(),
+        },
+        'ObjectCreated:Copy',
+      );
+    }
+  }
+
+  createMultipartUpload(
+    bucket: string,
+    key: string,
+    options?: PutObjectOptions,
+  ): Promise<MultipartUploadInfo> {
+    return this.#multipart.create(bucket, key, options);
+  }
+
+  uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    options?: { contentLength?: number | undefined; contentMd5?: string | undefined },
+  ): Promise<UploadedPart> {
+    return this.#multipart.uploadPart(bucket, key, uploadId, partNumber, body, options);
+  }
+
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: ReadonlyArray<{ partNumber: number; etag: string }>,
+  ): Promise<ObjectInfo> {
+    return this.#multipart.complete(bucket, key, uploadId, parts);
+  }
+
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    return this.#multipart.abort(bucket, key, uploadId);
+  }
+
+  listParts(bucket: string, key: string, uploadId: string): Promise<UploadedPart[]> {
+    return this.#multipart.listParts(bucket, key, uploadId);
+  }
+
+  async listMultipartUploads(bucket: string, prefix?: string): Promise<MultipartUploadInfo[]> {
+    await this.#requireBucket(bucket);
+    return this.#multipart.list(bucket, prefix);
+  }
+
+  /** Commit a written object's row (and its notifications), then drop the file it replaced. */
+  async #commit(object: StoredObject, eventName: BucketEventName): Promise<ObjectInfo> {
+    try {
+      const { replacedFileId } = await this.#locks.run(`${object.bucket}\u0000${object.key}`, () =>
+        this.#store.putObject(
+          object,
+          this.#notify({
+            eventName,
+            bucket: object.bucket,
+            key: object.key,
+            size: object.size,
+            etag: object.etag,
+            time: object.lastModified,
+          }),
+        ),
+      );
+      this.#drainer.notify();
+      if (replacedFileId !== undefined) await this.#discard([replacedFileId]);
+      return toObjectInfo(object);
+    } catch (err) {
+      // Not committed (e.g. the bucket was deleted meanwhile): the new file belongs to nothing.
+      await this.#discard([object.fileId]);
+      throw err;
+    }
+  }
+
+  #notify(change: Parameters<typeof notificationsFor>[0]): NotificationBuilder {
+    return (triggers) => notificationsFor(change, triggers, this.#ctx);
+  }
+
+  /** Delete files no row references any more; a failure only leaves garbage for the sweep. */
+  async #discard(fileIds: readonly string[]): Promise<void> {
+    for (const id of fileIds) await this.#files.remove(id).catch(this.#ctx.onError);
+  }
+
+  async #requireBucket(bucket: string): Promise<void> {
+    if (!(await this.#store.getBucket(bucket))) throw noSuchBucket(bucket);
+  }
+
+  async #applyDeploy(spec: AppEventSpec): Promise<void> {
+    const triggers = parseBucketTriggers(spec);
+    // Declared buckets and buckets a trigger names are created if missing; never deleted here.
+    const names = new Set([...Object.keys(spec.resources.buckets), ...triggers.map((t) => t.bucket)]);
+    for (const name of names) await this.#store.createBucket(name, Date.now());
+    await this.#store.replaceTriggers(
+      spec.app,
+      triggers,
+      spec.prune ? undefined : spec.functions.map((f) => f.fullName),
+    );
+  }
 }

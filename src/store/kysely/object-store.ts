@@ -1,13 +1,500 @@
-// ObjectStore over Kysely (SQLite and PostgreSQL).
+// ObjectStore over Kysely (SQLite and PostgreSQL): buckets, object rows, multipart uploads,
+// bucket triggers and the bucket event outbox.
 
-import type { Kysely } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import { NimbusError } from '../../errors.js';
 import type { Notifier } from '../coordination.js';
-import type { ObjectStore } from '../ports/objects.js';
+import type {
+  BucketRecord,
+  BucketTrigger,
+  KeyRange,
+  NotificationBuilder,
+  ObjectStore,
+  OutboxNotification,
+  StoredObject,
+  StoredPart,
+  StoredUpload,
+} from '../ports/objects.js';
 import type { Capabilities } from '../store.js';
 import type { Database } from './database.js';
+import { toMs } from './database.js';
+import type {
+  BucketTriggersTable,
+  MultipartPartsTable,
+  MultipartUploadsTable,
+  ObjectsTable,
+} from './schema/objects.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+function toObject(row: Selectable<ObjectsTable>): StoredObject {
+  return {
+    bucket: row.bucket,
+    key: row.key,
+    fileId: row.file_id,
+    size: Number(row.size),
+    etag: row.etag,
+    contentType: row.content_type,
+    contentEncoding: row.content_encoding ?? undefined,
+    contentDisposition: row.content_disposition ?? undefined,
+    cacheControl: row.cache_control ?? undefined,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    lastModified: toMs(row.last_modified),
+  };
+}
+
+function toUpload(row: Selectable<MultipartUploadsTable>): StoredUpload {
+  return {
+    uploadId: row.upload_id,
+    bucket: row.bucket,
+    key: row.key,
+    options: JSON.parse(row.options) as Record<string, unknown>,
+    initiatedAt: toMs(row.initiated_at),
+  };
+}
+
+function toPart(row: Selectable<MultipartPartsTable>): StoredPart {
+  return {
+    uploadId: row.upload_id,
+    partNumber: Number(row.part_number),
+    fileId: row.file_id,
+    size: Number(row.size),
+    etag: row.etag,
+    lastModified: toMs(row.last_modified),
+  };
+}
+
+function toTrigger(row: Selectable<BucketTriggersTable>): BucketTrigger {
+  return {
+    app: row.app,
+    functionName: row.function_name,
+    position: Number(row.position),
+    bucket: row.bucket,
+    events: JSON.parse(row.events) as string[],
+    prefix: row.prefix,
+    suffix: row.suffix,
+  };
+}
+
+function objectValues(o: StoredObject): Omit<Insertable<ObjectsTable>, 'bucket' | 'key'> {
+  return {
+    file_id: o.fileId,
+    size: o.size,
+    etag: o.etag,
+    content_type: o.contentType,
+    content_encoding: o.contentEncoding ?? null,
+    content_disposition: o.contentDisposition ?? null,
+    cache_control: o.cacheControl ?? null,
+    metadata: JSON.stringify(o.metadata),
+    last_modified: o.lastModified,
+  };
+}
+
+function noSuchUpload(uploadId: string): NimbusError {
+  return new NimbusError(
+    'NoSuchUpload',
+    `Multipart upload '${uploadId}' does not exist: it was completed or aborted, or never created. Start a new one.`,
+  );
+}
 
 /** {@link ObjectStore} for any Kysely dialect. */
 export class KyselyObjectStore implements ObjectStore {
-  // Fields (#db, #capabilities, #notifier) are added as the port grows.
-  constructor(_db: Kysely<Database>, _capabilities: Capabilities, _notifier?: Notifier) {}
+  readonly #db: Kysely<Database>;
+  readonly #capabilities: Capabilities;
+
+  constructor(db: Kysely<Database>, capabilities: Capabilities, _notifier?: Notifier) {
+    // No notifier: the outbox drainer polls (and is woken in-process after each change), so a
+    // cross-node wake-up would buy little.
+    this.#db = db;
+    this.#capabilities = capabilities;
+  }
+
+  async createBucket(name: string, createdAt: number): Promise<BucketRecord> {
+    await this.#db
+      .insertInto('buckets')
+      .values({ name, created_at: createdAt })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const row = await this.#db
+      .selectFrom('buckets')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirstOrThrow();
+    return { name: row.name, createdAt: toMs(row.created_at) };
+  }
+
+  async getBucket(name: string): Promise<BucketRecord | undefined> {
+    const row = await this.#db.selectFrom('buckets').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && { name: row.name, createdAt: toMs(row.created_at) };
+  }
+
+  async listBuckets(): Promise<BucketRecord[]> {
+    const rows = await this.#db.selectFrom('buckets').selectAll().orderBy('name').execute();
+    return rows.map((row) => ({ name: row.name, createdAt: toMs(row.created_at) }));
+  }
+
+  async deleteBucket(
+    name: string,
+  ): Promise<{ outcome: 'deleted' | 'missing' | 'not-empty'; partFileIds: readonly string[] }> {
+    return this.#db.transaction().execute(async (trx) => {
+      const bucket = await this.#lockBucket(trx, name);
+      if (!bucket) return { outcome: 'missing', partFileIds: [] };
+      const one = await trx
+        .selectFrom('objects')
+        .select('key')
+        .where('bucket', '=', name)
+        .limit(1)
+        .executeTakeFirst();
+      if (one) return { outcome: 'not-empty', partFileIds: [] };
+      const uploads = trx.selectFrom('multipart_uploads').select('upload_id').where('bucket', '=', name);
+      const parts = await trx
+        .deleteFrom('multipart_parts')
+        .where('upload_id', 'in', uploads)
+        .returning('file_id')
+        .execute();
+      await trx.deleteFrom('multipart_uploads').where('bucket', '=', name).execute();
+      await trx.deleteFrom('buckets').where('name', '=', name).execute();
+      return { outcome: 'deleted', partFileIds: parts.map((p) => p.file_id) };
+    });
+  }
+
+  async getObject(bucket: string, key: string): Promise<StoredObject | undefined> {
+    const row = await this.#db
+      .selectFrom('objects')
+      .selectAll()
+      .where('bucket', '=', bucket)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return row && toObject(row);
+  }
+
+  async putObject(
+    object: StoredObject,
+    notify?: NotificationBuilder,
+  ): Promise<{ replacedFileId?: string | undefined }> {
+    return this.#db.transaction().execute(async (trx) => {
+      if (!(await this.#lockBucket(trx, object.bucket))) throw bucketGone(object.bucket);
+      const replacedFileId = await this.#upsertObject(trx, object);
+      await this.#addNotifications(trx, object.bucket, notify);
+      return { replacedFileId };
+    });
+  }
+
+  async deleteObject(
+    bucket: string,
+    key: string,
+    notify?: NotificationBuilder,
+  ): Promise<StoredObject | undefined> {
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .deleteFrom('objects')
+        .where('bucket', '=', bucket)
+        .where('key', '=', key)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await this.#addNotifications(trx, bucket, notify);
+      return toObject(row);
+    });
+  }
+
+  async listObjects(bucket: string, range: KeyRange): Promise<StoredObject[]> {
+    // Bounds on the (bucket, key) primary key: each page is an index range scan.
+    let q = this.#db.selectFrom('objects').selectAll().where('bucket', '=', bucket);
+    if (range.after !== undefined) q = q.where('key', '>', range.after);
+    if (range.from !== undefined) q = q.where('key', '>=', range.from);
+    if (range.below !== undefined) q = q.where('key', '<', range.below);
+    const rows = await q.orderBy('key').limit(range.limit).execute();
+    return rows.map(toObject);
+  }
+
+  async createUpload(upload: StoredUpload): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      if (!(await this.#lockBucket(trx, upload.bucket))) throw bucketGone(upload.bucket);
+      await trx
+        .insertInto('multipart_uploads')
+        .values({
+          upload_id: upload.uploadId,
+          bucket: upload.bucket,
+          key: upload.key,
+          options: JSON.stringify(upload.options),
+          initiated_at: upload.initiatedAt,
+        })
+        .execute();
+    });
+  }
+
+  async getUpload(uploadId: string): Promise<StoredUpload | undefined> {
+    const row = await this.#db
+      .selectFrom('multipart_uploads')
+      .selectAll()
+      .where('upload_id', '=', uploadId)
+      .executeTakeFirst();
+    return row && toUpload(row);
+  }
+
+  async listUploads(bucket: string, prefix?: string): Promise<StoredUpload[]> {
+    let q = this.#db.selectFrom('multipart_uploads').selectAll().where('bucket', '=', bucket);
+    if (prefix) q = q.where('key', '>=', prefix);
+    const rows = await q.orderBy('key').orderBy('initiated_at').execute();
+    // The prefix's upper bound is checked here: uploads in progress are few.
+    return rows.filter((r) => !prefix || r.key.startsWith(prefix)).map(toUpload);
+  }
+
+  async putPart(part: StoredPart): Promise<{ replacedFileId?: string | undefined }> {
+    return this.#db.transaction().execute(async (trx) => {
+      let upload = trx
+        .selectFrom('multipart_uploads')
+        .select('upload_id')
+        .where('upload_id', '=', part.uploadId);
+      // Lock the upload so a concurrent complete/abort cannot miss this part's file.
+      if (this.#capabilities.skipLocked) upload = upload.forUpdate();
+      if (!(await upload.executeTakeFirst())) throw noSuchUpload(part.uploadId);
+      let old = trx
+        .selectFrom('multipart_parts')
+        .select('file_id')
+        .where('upload_id', '=', part.uploadId)
+        .where('part_number', '=', part.partNumber);
+      if (this.#capabilities.skipLocked) old = old.forUpdate();
+      const previous = await old.executeTakeFirst();
+      const values = {
+        file_id: part.fileId,
+        size: part.size,
+        etag: part.etag,
+        last_modified: part.lastModified,
+      };
+      await trx
+        .insertInto('multipart_parts')
+        .values({ upload_id: part.uploadId, part_number: part.partNumber, ...values })
+        .onConflict((oc) => oc.columns(['upload_id', 'part_number']).doUpdateSet(values))
+        .execute();
+      return { replacedFileId: previous?.file_id };
+    });
+  }
+
+  async listParts(uploadId: string): Promise<StoredPart[]> {
+    const rows = await this.#db
+      .selectFrom('multipart_parts')
+      .selectAll()
+      .where('upload_id', '=', uploadId)
+      .orderBy('part_number')
+      .execute();
+    return rows.map(toPart);
+  }
+
+  async completeUpload(
+    uploadId: string,
+    object: StoredObject,
+    notify?: NotificationBuilder,
+  ): Promise<{ replacedFileId?: string | undefined; partFileIds: readonly string[] }> {
+    return this.#db.transaction().execute(async (trx) => {
+      const gone = await trx
+        .deleteFrom('multipart_uploads')
+        .where('upload_id', '=', uploadId)
+        .executeTakeFirst();
+      if (Number(gone.numDeletedRows) === 0) throw noSuchUpload(uploadId);
+      const parts = await trx
+        .deleteFrom('multipart_parts')
+        .where('upload_id', '=', uploadId)
+        .returning('file_id')
+        .execute();
+      if (!(await this.#lockBucket(trx, object.bucket))) throw bucketGone(object.bucket);
+      const replacedFileId = await this.#upsertObject(trx, object);
+      await this.#addNotifications(trx, object.bucket, notify);
+      return { replacedFileId, partFileIds: parts.map((p) => p.file_id) };
+    });
+  }
+
+  async abortUpload(uploadId: string): Promise<readonly string[] | undefined> {
+    return this.#db.transaction().execute(async (trx) => {
+      const gone = await trx
+        .deleteFrom('multipart_uploads')
+        .where('upload_id', '=', uploadId)
+        .executeTakeFirst();
+      const parts = await trx
+        .deleteFrom('multipart_parts')
+        .where('upload_id', '=', uploadId)
+        .returning('file_id')
+        .execute();
+      return Number(gone.numDeletedRows) === 0 ? undefined : parts.map((p) => p.file_id);
+    });
+  }
+
+  async referencedFileIds(fileIds: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    // Chunks keep the bound parameter count far below SQLite's limit (32766).
+    for (let i = 0; i < fileIds.length; i += 500) {
+      const chunk = fileIds.slice(i, i + 500);
+      const objects = await this.#db
+        .selectFrom('objects')
+        .select('file_id')
+        .where('file_id', 'in', chunk)
+        .execute();
+      const parts = await this.#db
+        .selectFrom('multipart_parts')
+        .select('file_id')
+        .where('file_id', 'in', chunk)
+        .execute();
+      for (const r of [...objects, ...parts]) found.add(r.file_id);
+    }
+    return found;
+  }
+
+  async replaceTriggers(
+    app: string,
+    triggers: readonly BucketTrigger[],
+    functions?: readonly string[],
+  ): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      let del = trx.deleteFrom('bucket_triggers').where('app', '=', app);
+      if (functions !== undefined) {
+        if (functions.length === 0 && triggers.length === 0) return;
+        if (functions.length > 0) del = del.where('function_name', 'in', functions);
+      }
+      if (functions === undefined || functions.length > 0) await del.execute();
+      if (triggers.length === 0) return;
+      await trx
+        .insertInto('bucket_triggers')
+        .values(
+          triggers.map((t) => ({
+            app: t.app,
+            function_name: t.functionName,
+            position: t.position,
+            bucket: t.bucket,
+            events: JSON.stringify(t.events),
+            prefix: t.prefix,
+            suffix: t.suffix,
+          })),
+        )
+        .execute();
+    });
+  }
+
+  async deleteTriggers(app: string, functionName?: string): Promise<void> {
+    let q = this.#db.deleteFrom('bucket_triggers').where('app', '=', app);
+    if (functionName !== undefined) q = q.where('function_name', '=', functionName);
+    await q.execute();
+  }
+
+  async listTriggers(bucket?: string): Promise<BucketTrigger[]> {
+    let q = this.#db.selectFrom('bucket_triggers').selectAll();
+    if (bucket !== undefined) q = q.where('bucket', '=', bucket);
+    const rows = await q.orderBy('function_name').orderBy('position').execute();
+    return rows.map(toTrigger);
+  }
+
+  async claimNotifications(limit: number, leaseMs: number): Promise<OutboxNotification[]> {
+    if (limit <= 0) return [];
+    const now = Date.now();
+    let pick = this.#db
+      .selectFrom('bucket_event_outbox')
+      .select('id')
+      .where('available_at', '<=', now)
+      .orderBy('available_at')
+      .limit(limit);
+    // As in invocation-queue.ts: skip rows another node is claiming where rows can be locked;
+    // otherwise the backend has one writer and the UPDATE below is exclusive by itself.
+    if (this.#capabilities.skipLocked) pick = pick.forUpdate().skipLocked();
+    const rows = await this.#db
+      .with(
+        (cte) => cte('picked').materialized(),
+        () => pick,
+      )
+      .updateTable('bucket_event_outbox')
+      .set((eb) => ({ available_at: now + leaseMs, attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
+      .returningAll()
+      .execute();
+    return rows
+      .sort((a, b) => toMs(a.created_at) - toMs(b.created_at))
+      .map((r) => ({
+        id: r.id,
+        functionName: r.function_name,
+        payload: r.payload,
+        attempts: Number(r.attempts),
+      }));
+  }
+
+  async deleteNotification(id: string): Promise<void> {
+    await this.#db.deleteFrom('bucket_event_outbox').where('id', '=', id).execute();
+  }
+
+  async releaseNotification(id: string, availableAt: number): Promise<void> {
+    await this.#db
+      .updateTable('bucket_event_outbox')
+      .set({ available_at: availableAt })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async countNotifications(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('bucket_event_outbox')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** The bucket row, locked against a concurrent delete where rows can be locked. */
+  async #lockBucket(trx: Db, name: string): Promise<boolean> {
+    let q = trx.selectFrom('buckets').select('name').where('name', '=', name);
+    // With one writer (SQLite) the transaction is already exclusive; with several, FOR UPDATE
+    // keeps a concurrent deleteBucket from passing its emptiness check while this row is added.
+    if (this.#capabilities.skipLocked) q = q.forUpdate();
+    return (await q.executeTakeFirst()) !== undefined;
+  }
+
+  /** Insert or replace an object row; returns the replaced row's file id. */
+  async #upsertObject(trx: Db, object: StoredObject): Promise<string | undefined> {
+    let old = trx
+      .selectFrom('objects')
+      .select('file_id')
+      .where('bucket', '=', object.bucket)
+      .where('key', '=', object.key);
+    if (this.#capabilities.skipLocked) old = old.forUpdate();
+    const previous = await old.executeTakeFirst();
+    const values = objectValues(object);
+    await trx
+      .insertInto('objects')
+      .values({ bucket: object.bucket, key: object.key, ...values })
+      .onConflict((oc) => oc.columns(['bucket', 'key']).doUpdateSet(values))
+      .execute();
+    return previous?.file_id;
+  }
+
+  async #addNotifications(trx: Db, bucket: string, notify: NotificationBuilder | undefined): Promise<void> {
+    if (notify === undefined) return;
+    const triggers = await trx
+      .selectFrom('bucket_triggers')
+      .selectAll()
+      .where('bucket', '=', bucket)
+      .orderBy('function_name')
+      .orderBy('position')
+      .execute();
+    if (triggers.length === 0) return;
+    const notifications = notify(triggers.map(toTrigger));
+    if (notifications.length === 0) return;
+    const now = Date.now();
+    await trx
+      .insertInto('bucket_event_outbox')
+      .values(
+        notifications.map((n) => ({
+          id: randomUUID(),
+          function_name: n.functionName,
+          payload: n.payload,
+          created_at: now,
+          available_at: now,
+          attempts: 0,
+        })),
+      )
+      .execute();
+  }
+}
+
+function bucketGone(bucket: string): NimbusError {
+  return new NimbusError(
+    'ResourceNotFoundException',
+    `Bucket '${bucket}' does not exist; create it with \`nimbus buckets create ${bucket}\` or declare it under resources.buckets in nimbus.yml.`,
+  );
 }
