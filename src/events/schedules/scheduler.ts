@@ -26,6 +26,14 @@ export interface SchedulerOptions {
 
 const BATCH = 100;
 
+/** One tick the scheduler enqueued. */
+export interface FiredTick {
+  readonly scheduleId: string;
+  /** The tick (epoch ms), the Scheduled Event's `time`. */
+  readonly tick: number;
+  readonly invocationId: string;
+}
+
 /**
  * Fires due schedules: a timer sleeps until the earliest next tick (at most `pollMs`), claims each
  * due tick with a compare-and-set and enqueues one async invocation for it.
@@ -133,22 +141,26 @@ export class Scheduler implements Lifecycle {
 
   /**
    * Fire every tick due at `now` (and repair stale pending ones). The timer calls this; tests call
-   * it with a fake time. @returns how many invocations were enqueued.
+   * it with a fake time. @returns the ticks enqueued.
    */
-  async evaluate(now: number = this.#now()): Promise<number> {
+  async evaluate(now: number = this.#now()): Promise<FiredTick[]> {
     const store = this.#ctx.store.schedules;
-    let fired = 0;
+    const fired: FiredTick[] = [];
+    const note = (s: ScheduleRecord, tick: number, invocationId: string | undefined): void => {
+      if (invocationId !== undefined) fired.push({ scheduleId: s.id, tick, invocationId });
+    };
     for (const s of await store.stalePending(now - this.#leaseMs)) {
       if (s.pendingTick === undefined || s.claimedAt === undefined) continue;
       if (await store.reclaimPending(s.id, s.pendingTick, s.claimedAt, now)) {
-        if (await this.#deliver(s, s.pendingTick)) fired += 1;
+        note(s, s.pendingTick, await this.#deliver(s, s.pendingTick));
       }
     }
     for (;;) {
       const due = await store.due(now, BATCH);
       for (const s of due) {
         try {
-          if (await this.#fireDue(s, now)) fired += 1;
+          const r = await this.#fireDue(s, now);
+          if (r !== undefined) note(s, r.tick, r.invocationId);
         } catch (err) {
           this.#ctx.onError(err);
         }
@@ -158,8 +170,11 @@ export class Scheduler implements Lifecycle {
     return fired;
   }
 
-  /** Claim and fire one due schedule; false if another claimer won or the tick was skipped. */
-  async #fireDue(s: ScheduleRecord, now: number): Promise<boolean> {
+  /** Claim and fire one due schedule; undefined if another claimer won or the tick was skipped. */
+  async #fireDue(
+    s: ScheduleRecord,
+    now: number,
+  ): Promise<{ tick: number; invocationId: string | undefined } | undefined> {
     const due = s.nextFireAt!;
     const expr = this.#expression(s.expression);
     let fire: number | undefined = due;
@@ -173,25 +188,28 @@ export class Scheduler implements Lifecycle {
       next = expr.next(due, s.timeZone);
     }
     const claimed = await this.#ctx.store.schedules.claimTick(s.id, due, { next, fire, now });
-    if (!claimed || fire === undefined) return false;
-    return this.#deliver(s, fire);
+    if (!claimed || fire === undefined) return undefined;
+    return { tick: fire, invocationId: await this.#deliver(s, fire) };
   }
 
-  /** Enqueue the invocation of a claimed tick, then confirm it. */
-  async #deliver(s: ScheduleRecord, tick: number): Promise<boolean> {
+  /** Enqueue the invocation of a claimed tick, then confirm it; undefined if the enqueue failed. */
+  async #deliver(s: ScheduleRecord, tick: number): Promise<string | undefined> {
     const payload = schedulePayload(s, tick, this.#ctx.region, this.#ctx.accountId);
+    let invocationId: string;
     try {
-      await this.#ctx.enqueueAsync(s.functionName, payload, { idempotencyKey: `schedule:${s.id}:${tick}` });
+      invocationId = await this.#ctx.enqueueAsync(s.functionName, payload, {
+        idempotencyKey: `schedule:${s.id}:${tick}`,
+      });
     } catch (err) {
       if (isNimbusError(err) && err.code === 'ResourceNotFoundException') {
         // The function is gone (removed outside a deploy): drop the tick rather than retry forever.
         await this.#ctx.store.schedules.confirmTick(s.id, tick);
       }
       this.#ctx.onError(err);
-      return false;
+      return undefined;
     }
     await this.#ctx.store.schedules.confirmTick(s.id, tick);
-    return true;
+    return invocationId;
   }
 
   /** Enqueue one invocation of a schedule now, outside its ticks (`POST /v1/schedules/{id}/run`). */

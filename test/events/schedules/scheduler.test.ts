@@ -65,10 +65,10 @@ forEachStore((_name, open, stores) => {
     const [s] = await store.schedules.list('shop');
     assert.equal(s!.id, 'shop:work-schedule-1');
     await store.schedules.setEnabled(s!.id, true, T0 + 30_000);
-    assert.equal(await scheduler.evaluate(T0), 0);
-    assert.equal(await scheduler.evaluate(T0 + 30_000), 1);
-    assert.equal(await scheduler.evaluate(T0 + 30_000), 0);
-    assert.equal(await scheduler.evaluate(T0 + 30_000 + MIN), 1);
+    assert.equal((await scheduler.evaluate(T0)).length, 0);
+    assert.equal((await scheduler.evaluate(T0 + 30_000)).length, 1);
+    assert.equal((await scheduler.evaluate(T0 + 30_000)).length, 0);
+    assert.equal((await scheduler.evaluate(T0 + 30_000 + MIN)).length, 1);
     assert.equal(fired.length, 2);
     const event = fired[0]!.event;
     assert.equal(event['detail-type'], 'Scheduled Event');
@@ -109,15 +109,15 @@ forEachStore((_name, open, stores) => {
     const one = node(first, fired).scheduler;
     await one.deployHook.apply(spec([{ schedule: 'rate(5 minutes)' }]));
     await first.schedules.setEnabled('shop:work-schedule-1', true, T0 + 4.5 * MIN);
-    assert.equal(await one.evaluate(T0 + 4.5 * MIN), 1);
+    assert.equal((await one.evaluate(T0 + 4.5 * MIN)).length, 1);
     await one.stop();
     await first.close();
     const second = await stores.openAt(target);
     const two = node(second, fired).scheduler;
     await two.deployHook.apply(spec([{ schedule: 'rate(5 minutes)' }]));
     assert.equal((await second.schedules.get('shop:work-schedule-1'))!.nextFireAt, T0 + 9.5 * MIN);
-    assert.equal(await two.evaluate(T0 + 4.5 * MIN + 1000), 0);
-    assert.equal(await two.evaluate(T0 + 9.5 * MIN), 1);
+    assert.equal((await two.evaluate(T0 + 4.5 * MIN + 1000)).length, 0);
+    assert.equal((await two.evaluate(T0 + 9.5 * MIN)).length, 1);
     assert.equal(fired.length, 2);
   });
 
@@ -135,13 +135,13 @@ forEachStore((_name, open, stores) => {
     for (const s of await store.schedules.list()) await store.schedules.setEnabled(s.id, true, due);
     // Down for an hour: at T0 + 1 h + 10 s the skipping one fires nothing, the other fires once.
     const now = due + 60 * MIN + 10_000;
-    assert.equal(await scheduler.evaluate(now), 1);
+    assert.equal((await scheduler.evaluate(now)).length, 1);
     assert.equal(fired.length, 1);
     assert.equal(fired[0]!.key, `schedule:shop:cu:${due + 60 * MIN}`);
     assert.equal(fired[0]!.event['time'], '2026-06-01T11:01:00Z');
     for (const s of await store.schedules.list()) assert.equal(s.nextFireAt, due + 61 * MIN, s.id);
-    assert.equal(await scheduler.evaluate(now), 0);
-    assert.equal(await scheduler.evaluate(due + 61 * MIN), 2);
+    assert.equal((await scheduler.evaluate(now)).length, 0);
+    assert.equal((await scheduler.evaluate(due + 61 * MIN)).length, 2);
   });
 
   test('disabled schedules never fire; enabling computes the next tick from now', async () => {
@@ -152,12 +152,12 @@ forEachStore((_name, open, stores) => {
     const [s] = await store.schedules.list();
     assert.equal(s!.enabled, false);
     assert.equal(s!.nextFireAt, undefined);
-    assert.equal(await scheduler.evaluate(Date.now() + 10 * MIN), 0);
+    assert.equal((await scheduler.evaluate(Date.now() + 10 * MIN)).length, 0);
     const enabled = await scheduler.setEnabled(s!.id, true);
     assert.ok(enabled.nextFireAt! > Date.now() - 1000 && enabled.nextFireAt! <= Date.now() + MIN);
     const disabled = await scheduler.setEnabled(s!.id, false);
     assert.equal(disabled.nextFireAt, undefined);
-    assert.equal(await scheduler.evaluate(Date.now() + 10 * MIN), 0);
+    assert.equal((await scheduler.evaluate(Date.now() + 10 * MIN)).length, 0);
     assert.equal(fired.length, 0);
   });
 
@@ -182,7 +182,7 @@ forEachStore((_name, open, stores) => {
     const first = s!.nextFireAt!;
     const hourUtc = new Date(first).getUTCHours();
     assert.ok(hourUtc === 10 || hourUtc === 11, `noon Berlin is ${hourUtc}:00 UTC`);
-    assert.equal(await scheduler.evaluate(first), 1);
+    assert.equal((await scheduler.evaluate(first)).length, 1);
     assert.deepEqual(fired[0]!.event, { job: 'nightly', n: 1 });
     assert.equal((await store.schedules.get(s!.id))!.nextFireAt! - first >= 23 * 60 * MIN, true);
   });
@@ -194,17 +194,17 @@ forEachStore((_name, open, stores) => {
     const { scheduler, errors } = node(store, fired, { failEnqueue: () => fail });
     await scheduler.deployHook.apply(spec([{ schedule: 'rate(1 minute)' }]));
     await store.schedules.setEnabled('shop:work-schedule-1', true, T0 + 30_000);
-    assert.equal(await scheduler.evaluate(T0 + 30_000), 0);
+    assert.equal((await scheduler.evaluate(T0 + 30_000)).length, 0);
     assert.equal(errors.length, 1);
     assert.equal((await store.schedules.get('shop:work-schedule-1'))!.pendingTick, T0 + 30_000);
     fail = false;
     // Within the lease nothing repairs it; after it, one evaluation re-enqueues the tick.
-    assert.equal(await scheduler.evaluate(T0 + 40_000), 0);
-    assert.equal(await scheduler.evaluate(T0 + 30_000 + 31_000), 1);
+    assert.equal((await scheduler.evaluate(T0 + 40_000)).length, 0);
+    assert.equal((await scheduler.evaluate(T0 + 30_000 + 31_000)).length, 1);
     assert.equal(fired[0]!.key, `schedule:shop:work-schedule-1:${T0 + 30_000}`);
     assert.equal((await store.schedules.get('shop:work-schedule-1'))!.pendingTick, undefined);
     // The next tick (T0 + 90 s) fires normally, once.
-    assert.equal(await scheduler.evaluate(T0 + 30_000 + 62_000), 1);
+    assert.equal((await scheduler.evaluate(T0 + 30_000 + 62_000)).length, 1);
     assert.equal(fired[1]!.key, `schedule:shop:work-schedule-1:${T0 + 90_000}`);
     assert.equal(fired.length, 2);
   });
