@@ -1,5 +1,5 @@
 // `npm run bench`: runs every benchmark, writes bench/RESULTS.md, and cleans up even on failure.
-// Flags: --quick (fewer samples, shorter runs), --only=cold,warm,memory,deploy,gateway, --out=FILE.
+// Flags: --quick (fewer samples, shorter runs), --only=cold,warm,memory,deploy,gateway,queues, --out=FILE.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { coldStartBench } from './cold-start.js';
@@ -9,6 +9,7 @@ import { instanceMemoryBench } from './instance-memory.js';
 import { removeAppDirs } from './lib/nimbus-client.js';
 import { stopAllChildren } from './lib/processes.js';
 import { writeResults, status, type BenchOutput } from './lib/report.js';
+import { queuesBench } from './queues.js';
 import { warmInvokeBench } from './warm-invoke.js';
 
 const args = process.argv.slice(2);
@@ -25,6 +26,7 @@ const benches: Array<[string, () => Promise<BenchOutput>]> = [
   ['memory', () => instanceMemoryBench({ instances: quick ? 2 : 3 })],
   ['deploy', () => deployTimeBench({ deploys: quick ? 4 : 8 })],
   ['gateway', () => gatewayBench({ seconds: quick ? 2 : 10 })],
+  ['queues', () => queuesBench({ seconds: quick ? 2 : 5 })],
 ];
 
 const started = performance.now();

@@ -1,0 +1,374 @@
+// Queue throughput: send / receive / delete per second on SQLite and PostgreSQL, through the queue
+// service in-process and over HTTP with @aws-sdk/client-sqs (the SQS facade), beside the same SDK
+// calling a bare node:http server. Standalone: `node --import tsx bench/queues.ts [--quick]`
+// replaces the "Queues" section of bench/RESULTS.md; run-all.ts runs it as `queues`.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ListQueuesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import pg from 'pg';
+import { startServer } from '../src/server/nimbus-server.js';
+import type { QueueOperations } from '../src/services/queues/queue-types.js';
+import { machineFacts } from './lib/machine.js';
+import { startBareServer, startServerProcess, stopAllChildren } from './lib/processes.js';
+import { table, type BenchOutput, type Figure } from './lib/report.js';
+import type { ServerProcessOptions } from './lib/server-process.js';
+import { summarize } from './lib/stats.js';
+
+/** Concurrent clients (loops) per phase. */
+const CLIENTS = 4;
+/** Message body: 256 bytes, a typical small JSON job. */
+const BODY = JSON.stringify({ job: 'resize', id: 0, pad: 'x'.repeat(220) }).padEnd(256, ' ');
+/** Untimed round trips of each operation before the timed phases. */
+const WARMUP = 200;
+const PG_ADMIN_URL = process.env['NIMBUS_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+type StoreKind = 'sqlite' | 'postgres';
+type Op = 'send' | 'receive' | 'delete';
+
+/** One measured phase. */
+interface PhaseResult {
+  readonly store: StoreKind | '—';
+  readonly level: string;
+  readonly op: Op | 'ListQueues (bare)';
+  readonly ops: number;
+  readonly seconds: number;
+  readonly latencies: number[];
+}
+
+/** The three operations of a phase run, whatever the transport. */
+interface QueueDriver {
+  send(): Promise<void>;
+  /** Receives one message (visibility 600 s) and returns its receipt handle, or undefined when empty. */
+  receive(): Promise<string | undefined>;
+  delete(handle: string): Promise<void>;
+}
+
+/** Run `worker` in `CLIENTS` loops until `seconds` pass or a loop returns false. */
+async function phase(
+  seconds: number,
+  worker: () => Promise<boolean>,
+): Promise<{ ops: number; seconds: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        if (!(await worker())) return;
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { ops: latencies.length, seconds: (performance.now() - started) / 1000, latencies };
+}
+
+/** send for `seconds`, then receive what was sent, then delete what was received. */
+async function runPhases(
+  driver: QueueDriver,
+  store: StoreKind,
+  level: string,
+  seconds: number,
+): Promise<PhaseResult[]> {
+  // Warm-up (JIT, connections, settings caches), not timed: the queue is empty again after it.
+  for (let i = 0; i < WARMUP; i++) await driver.send();
+  for (let h = await driver.receive(); h !== undefined; h = await driver.receive()) await driver.delete(h);
+  const sent = await phase(seconds, async () => {
+    await driver.send();
+    return true;
+  });
+  const handles: string[] = [];
+  const received = await phase(seconds, async () => {
+    const h = await driver.receive();
+    if (h === undefined) return false;
+    handles.push(h);
+    return true;
+  });
+  let next = 0;
+  const deleted = await phase(seconds, async () => {
+    const h = handles[next++];
+    if (h === undefined) return false;
+    await driver.delete(h);
+    return true;
+  });
+  return [
+    { store, level, op: 'send', ...sent },
+    { store, level, op: 'receive', ...received },
+    { store, level, op: 'delete', ...deleted },
+  ];
+}
+
+function serviceDriver(ops: QueueOperations, queue: string): QueueDriver {
+  return {
+    send: async () => {
+      await ops.sendMessage(queue, { body: BODY });
+    },
+    receive: async () =>
+      (await ops.receiveMessages(queue, { maxMessages: 1, visibilityTimeout: 600 }))[0]?.receiptHandle,
+    delete: (handle) => ops.deleteMessage(queue, handle),
+  };
+}
+
+function sqsClients(url: string, accessKeyId: string, secretAccessKey: string): SQSClient[] {
+  return Array.from(
+    { length: CLIENTS },
+    () =>
+      new SQSClient({
+        endpoint: url,
+        region: 'us-east-1',
+        credentials: { accessKeyId, secretAccessKey },
+        maxAttempts: 1,
+      }),
+  );
+}
+
+function sqsDriver(clients: SQSClient[], queueUrl: string): QueueDriver {
+  let i = 0;
+  const next = () => clients[i++ % clients.length]!;
+  return {
+    send: async () => {
+      await next().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: BODY }));
+    },
+    receive: async () =>
+      (
+        await next().send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 600 }),
+        )
+      ).Messages?.[0]?.ReceiptHandle,
+    delete: async (handle) => {
+      await next().send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: handle }));
+    },
+  };
+}
+
+/** A fresh PostgreSQL database for one run, dropped by the returned function. */
+async function freshPgDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+async function storeUrl(
+  kind: StoreKind,
+  suffix: string,
+): Promise<{ url?: string; drop: () => Promise<void> }> {
+  if (kind === 'sqlite') return { drop: async () => undefined };
+  return freshPgDatabase(`nimbus_bench_queues_${suffix}_${process.pid}`);
+}
+
+async function serviceLevel(kind: StoreKind, seconds: number): Promise<PhaseResult[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-bench-queues-'));
+  const db = await storeUrl(kind, 'svc');
+  const silent = () => {};
+  const server = await startServer({
+    port: 0,
+    dataDir,
+    env: {},
+    prewarm: { nodejs: 0, python: 0, provided: 0 },
+    threadPrewarm: 0,
+    logger: { info: silent, warn: silent, error: (m) => process.stderr.write(`[server] ${m}\n`) },
+    ...(db.url ? { store: db.url } : {}),
+  });
+  try {
+    const ops: QueueOperations = server.platform.queues;
+    await ops.createQueue('bench', { visibilityTimeout: 600 });
+    return await runPhases(serviceDriver(ops, 'bench'), kind, 'service (in-process)', seconds);
+  } finally {
+    await server.close();
+    await db.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function httpLevel(kind: StoreKind, seconds: number): Promise<PhaseResult[]> {
+  const db = await storeUrl(kind, 'http');
+  // The server process spreads its JSON options into startServer; `store` selects the database.
+  const options: ServerProcessOptions & { store?: string } = {
+    prewarm: { nodejs: 0, python: 0, provided: 0 },
+    threadPrewarm: 0,
+    ...(db.url ? { store: db.url } : {}),
+  };
+  const server = await startServerProcess(options);
+  const clients = sqsClients(server.info.url, server.info.accessKeyId, server.info.secretAccessKey);
+  try {
+    const { QueueUrl } = await clients[0]!.send(
+      new CreateQueueCommand({ QueueName: 'bench', Attributes: { VisibilityTimeout: '600' } }),
+    );
+    return await runPhases(sqsDriver(clients, QueueUrl!), kind, 'HTTP (SQS API, SDK)', seconds);
+  } finally {
+    for (const c of clients) c.destroy();
+    await server.stop();
+    await db.drop();
+  }
+}
+
+/** The same SDK and connections against a node:http server that answers `{"ok":true}` at once. */
+async function bareLevel(seconds: number): Promise<PhaseResult> {
+  const bare = await startBareServer();
+  const clients = sqsClients(bare.info.url, 'AKIDBARE', 'bare-secret');
+  try {
+    let i = 0;
+    const r = await phase(seconds, async () => {
+      await clients[i++ % CLIENTS]!.send(new ListQueuesCommand({}));
+      return true;
+    });
+    return { store: '—', level: 'bare node:http (SDK)', op: 'ListQueues (bare)', ...r };
+  } finally {
+    for (const c of clients) c.destroy();
+    await bare.stop();
+  }
+}
+
+async function pgAvailable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Run the queue benchmark with `seconds` per phase. */
+export async function queuesBench(opts: { seconds: number }): Promise<BenchOutput> {
+  let stores: StoreKind[] = (await pgAvailable()) ? ['sqlite', 'postgres'] : ['sqlite'];
+  // BENCH_QUEUE_STORES=sqlite (or postgres) narrows the run, for investigating one store.
+  const only = process.env['BENCH_QUEUE_STORES']?.split(',');
+  if (only) stores = stores.filter((s) => only.includes(s));
+  const rows: PhaseResult[] = [];
+  for (const kind of stores) {
+    rows.push(...(await serviceLevel(kind, opts.seconds)));
+    rows.push(...(await httpLevel(kind, opts.seconds)));
+  }
+  rows.push(await bareLevel(opts.seconds));
+  return report(rows, stores, opts.seconds);
+}
+
+function report(rows: PhaseResult[], stores: StoreKind[], seconds: number): BenchOutput {
+  const rate = (r: PhaseResult) => r.ops / r.seconds;
+  const find = (store: string, level: string, op: string) =>
+    rows.find((r) => r.store === store && r.level.startsWith(level) && r.op === op);
+  const figures: Figure[] = [];
+  for (const store of stores) {
+    for (const op of ['send', 'receive', 'delete'] as const) {
+      for (const level of ['service', 'HTTP'] as const) {
+        const r = find(store, level, op);
+        if (r) {
+          figures.push({
+            label: `Queue ${op}/s, ${store}, ${level === 'service' ? 'in-process service' : 'HTTP SQS API'}, ${CLIENTS} clients`,
+            value: rate(r),
+            unit: '/s',
+            digits: 0,
+          });
+        }
+      }
+    }
+  }
+  const bare = rows.find((r) => r.op === 'ListQueues (bare)');
+  const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+  const details = table(
+    ['store', 'level', 'operation', 'ops', 'ops/s', 'p50 ms', 'p99 ms', 'vs bare HTTP'],
+    rows.map((r) => {
+      const s = summarize(r.latencies);
+      const vsBare = bare && r.level.startsWith('HTTP') ? `${fmt((100 * rate(r)) / rate(bare), 1)}%` : '—';
+      return [r.store, r.level, r.op, String(r.ops), fmt(rate(r), 0), fmt(s.p50, 3), fmt(s.p99, 3), vsBare];
+    }),
+  );
+  const method = [
+    `- Each store and level first makes ${WARMUP} untimed sends, receives and deletes (JIT, connections, caches), then runs three phases of ${seconds} s, one after another on one queue (visibility timeout 600 s): ${CLIENTS} concurrent loops each \`send\` a 256-byte body; then \`receive\` one message at a time (MaxNumberOfMessages 1, no long poll) until the time is up or the queue is empty; then \`delete\` the received handles one by one. A phase that runs out of work stops early; ops/s divides by the time it actually ran.`,
+    '- Service level: `startServer` in the benchmark process, calling `platform.queues` (QueueOperations) directly: store + service cost, no HTTP.',
+    `- HTTP level: a Nimbus server in its own process (\`bench/lib/server-process.ts\`); ${CLIENTS} \`SQSClient\`s (\`@aws-sdk/client-sqs\`, keep-alive, SigV4, MD5 checks on) in the benchmark process, one per loop. The SDK's own CPU (signing, MD5, parsing) is in these figures, and on 2 cores it competes with the server.`,
+    '- Baseline: the same 4 SDK clients sending `ListQueues` to `bench/lib/bare-server.ts` (node:http answering `{"ok":true}` at once), same run: the ceiling of SDK + HTTP on this machine.',
+    '- SQLite: the default store in a temp data dir (WAL). PostgreSQL: the local server (127.0.0.1:5432), a fresh database per level, dropped after.',
+    '- Latency: per-call wall time in the calling loop (performance.now), nearest-rank percentiles.',
+  ];
+  return { title: 'Queues', figures, details, method };
+}
+
+const SECTION = '## Queues';
+
+/** Replace (or insert before "## Analysis") the Queues section of RESULTS.md, leaving the rest alone. */
+function writeSection(file: string, out: BenchOutput, quick: boolean): void {
+  const old = readFileSync(file, 'utf8');
+  const facts = machineFacts()
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ');
+  const lines = [
+    SECTION,
+    '',
+    `Measured by \`node --import tsx bench/queues.ts${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${facts}.`,
+    '',
+    ...table(
+      ['figure', 'value'],
+      out.figures.map((f) => [
+        f.label,
+        `${Number.isFinite(f.value) ? f.value.toFixed(f.digits ?? 2) : 'n/a'} ${f.unit}`,
+      ]),
+    ),
+    '',
+    ...out.details,
+    '',
+    '**Method.**',
+    '',
+    ...out.method,
+    '',
+  ].join('\n');
+  const start = old.indexOf(`\n${SECTION}\n`);
+  let text: string;
+  if (start >= 0) {
+    const rest = old.slice(start + 1 + SECTION.length);
+    const end = rest.search(/\n## /);
+    text = old.slice(0, start + 1) + lines + (end >= 0 ? rest.slice(end + 1) : '');
+  } else {
+    const analysis = old.indexOf('\n## Analysis\n');
+    text =
+      analysis >= 0
+        ? old.slice(0, analysis + 1) + lines + '\n' + old.slice(analysis + 1)
+        : `${old}\n${lines}`;
+  }
+  writeFileSync(file, text);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  try {
+    const out = await queuesBench({ seconds: quick ? 2 : 5 });
+    for (const f of out.figures)
+      process.stderr.write(`${f.label}: ${f.value.toFixed(f.digits ?? 2)} ${f.unit}\n`);
+    process.stderr.write(out.details.join('\n') + '\n');
+    if (!process.argv.includes('--no-write')) {
+      writeSection(join(fileURLToPath(new URL('.', import.meta.url)), 'RESULTS.md'), out, quick);
+    }
+  } finally {
+    await stopAllChildren();
+  }
+}
