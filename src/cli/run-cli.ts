@@ -14,6 +14,7 @@ import { devCommand } from './commands/dev.js';
 import { initCommand } from './commands/init.js';
 import { invokeCommand } from './commands/invoke.js';
 import { keysCommand } from './commands/keys.js';
+import { queuesCommand } from './commands/queues.js';
 import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { rmCommand } from './commands/rm.js';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   versionsCommand,
   aliasCommand,
   keysCommand,
+  queuesCommand,
   topicsCommand,
   schedulesCommand,
 ];
