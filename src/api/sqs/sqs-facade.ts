@@ -22,9 +22,9 @@ export const SQS_BODY_LIMIT = 6 * 1024 * 1024;
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
 const TARGET_PREFIX = 'AmazonSQS.';
 
-/** The queue operations the facade drives (the node's QueueService implements the contract). */
+/** The queue operations the facade drives: only the contract, not the service's other members. */
 function queueOperations(platform: Platform): QueueOperations {
-  return platform.queues as unknown as QueueOperations;
+  return platform.queues;
 }
 
 /** `http(s)://<Host>`: the origin the client addressed, for the queue URLs we hand out. */
