@@ -7,7 +7,11 @@ import { NimbusError, errors } from '../errors.js';
 export interface ApiResponse {
   readonly status: number;
   readonly headers?: Record<string, string | number | string[]>;
-  /** Buffer/string sent as is; anything else is JSON-encoded. `undefined` sends no body. */
+  /**
+   * Buffer/string sent as is; a `Readable` is streamed (set `content-length` in `headers` when
+   * known); anything else is JSON-encoded. `undefined` sends no body (`content-length: 0` unless
+   * `headers` set one, e.g. a HEAD answer).
+   */
   readonly body?: unknown;
 }
 

@@ -3,6 +3,7 @@
 // every other path goes to the HTTP gateway (user routes).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Readable, pipeline } from 'node:stream';
 import { checkScopes } from '../auth/resource-scopes.js';
 import { NimbusError, errors, isNimbusError } from '../errors.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
@@ -162,10 +163,24 @@ function notAuthorized(principal: string): NimbusError {
   );
 }
 
-/** Write an {@link ApiResponse}. */
+/** Write an {@link ApiResponse}. A Readable body is piped (its length, if known, is in `r.headers`). */
 export function send(res: ServerResponse, r: ApiResponse): void {
   let body: Buffer | string | undefined;
   const headers: Record<string, string | number | string[]> = { ...r.headers };
+  if (r.body instanceof Readable) {
+    const stream = r.body;
+    res.writeHead(r.status, headers);
+    if (res.req.method === 'HEAD') {
+      stream.destroy();
+      res.end();
+      return;
+    }
+    // A read failure after the headers went out can only cut the response short.
+    pipeline(stream, res, (err) => {
+      if (err) res.destroy();
+    });
+    return;
+  }
   if (r.body === undefined) body = undefined;
   else if (Buffer.isBuffer(r.body) || typeof r.body === 'string') body = r.body;
   else {
@@ -173,7 +188,7 @@ export function send(res: ServerResponse, r: ApiResponse): void {
     headers['content-type'] ??= 'application/json';
   }
   if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
-  else if (r.status !== 204 && r.status !== 304) headers['content-length'] = 0;
+  else if (r.status !== 204 && r.status !== 304) headers['content-length'] ??= 0;
   res.writeHead(r.status, headers);
   res.end(body);
 }

@@ -23,16 +23,20 @@ export type Match<H> =
 export class Router<H> {
   readonly #routes: Route<H>[] = [];
 
-  /** Register `pattern` (segments like `{name}` capture one path segment) for `method`. */
+  /**
+   * Register `pattern` for `method`. Segments like `{name}` capture one path segment; a last
+   * segment `{name+}` (greedy, as API Gateway's `{proxy+}`) captures the rest of the path,
+   * slashes included (object keys).
+   */
   add(method: string, pattern: string, handler: H): this {
     const names: string[] = [];
     const source = pattern
       .split('/')
       .map((seg) => {
-        const m = /^\{(\w+)\}$/.exec(seg);
+        const m = /^\{(\w+)(\+?)\}$/.exec(seg);
         if (!m) return seg.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
         names.push(m[1]!);
-        return '([^/]+)';
+        return m[2] ? '(.+)' : '([^/]+)';
       })
       .join('/');
     this.#routes.push({ method, regex: new RegExp(`^${source}/?$`), names, handler });
