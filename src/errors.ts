@@ -135,6 +135,12 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'A batch entry id is not 1-80 letters, digits, - or _.',
   },
+  InvalidMessageContents: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The message body has characters queues do not allow (control characters, unpaired surrogates); encode binary data as base64.',
+  },
   // Topics (src/services/topics).
   // Buckets (src/services/buckets) and the S3 facade.
   BucketNotEmpty: {

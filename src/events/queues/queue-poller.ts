@@ -72,7 +72,8 @@ export class QueuePoller {
       signal,
     });
     const out = [...first];
-    if (out.length === 0) return out;
+    // Nothing, or fewer than asked with no window to fill: the queue has no more right now.
+    if (out.length === 0 || (batchWindow === 0 && out.length < Math.min(10, batchSize))) return out;
     const windowEnd = Date.now() + batchWindow * 1000;
     while (out.length < batchSize && !signal.aborted) {
       const left = windowEnd - Date.now();

@@ -14,6 +14,9 @@ export const MAX_BATCH_ENTRIES = 10;
 
 const ATTRIBUTE_NAME = /^(?!aws\.|amazon\.)(?!\.)[A-Za-z0-9_.-]{1,256}$/i;
 const FIFO_ID = /^[\x21-\x7e]{1,128}$/;
+/** What SQS refuses in a body: #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF are allowed. */
+// eslint-disable-next-line no-control-regex -- the allowed set is defined by control characters
+const INVALID_CHARACTERS = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
 function invalid(message: string): NimbusError {
@@ -34,6 +37,12 @@ export function validateSend(queue: string, settings: QueueSettings, input: Send
   const { body } = input;
   if (typeof body !== 'string' || body.length === 0) {
     throw invalid(`queue '${queue}': the message body must be a non-empty string.`);
+  }
+  if (INVALID_CHARACTERS.test(body)) {
+    throw new NimbusError(
+      'InvalidMessageContents',
+      `queue '${queue}': the message body has characters SQS does not allow (control characters other than tab, newline and carriage return, or unpaired surrogates); encode binary data as base64.`,
+    );
   }
   const attributes = validateAttributes(input.attributes);
   const size = Buffer.byteLength(body) + attributes.size;

@@ -43,7 +43,8 @@ export function checkQueueName(name: string, where = 'queue name'): void {
 /**
  * Validates settings as given (nimbus.yml, /v1 body, SQS attributes mapped) over `base`
  * (defaults for a new queue, the current settings for an update); `where` prefixes messages
- * (e.g. `resources.queues.jobs`). Unknown keys are refused.
+ * (e.g. `resources.queues.jobs`). Unknown keys are refused; a `deadLetter` key present with
+ * undefined or null removes the redrive policy.
  */
 export function resolveQueueSettings(
   name: string,
@@ -57,7 +58,9 @@ export function resolveQueueSettings(
   }
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
+    // An explicit `deadLetter: undefined` (or null) removes the redrive policy (SQS: RedrivePolicy
+    // set to ''); any other undefined value means "not given".
+    if (value === undefined && key !== 'deadLetter') continue;
     if (key in RANGES) {
       const [min, max] = RANGES[key]!;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -70,7 +73,8 @@ export function resolveQueueSettings(
       if (typeof value !== 'boolean') throw invalid(`${where}.${key}: use true or false.`);
       out[key] = value;
     } else if (key === 'deadLetter') {
-      out[key] = value === null ? undefined : resolveDeadLetter(value, `${where}.deadLetter`);
+      out[key] =
+        value === null || value === undefined ? undefined : resolveDeadLetter(value, `${where}.deadLetter`);
     } else {
       throw invalid(
         `${where}: unknown setting '${key}'; use visibilityTimeout, delaySeconds, messageRetentionPeriod, ` +
