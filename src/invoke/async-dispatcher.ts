@@ -225,7 +225,8 @@ export class AsyncDispatcher {
       );
       return;
     }
-    const delay = this.#retryBaseMs * 2 ** (attempts - 1) * (0.8 + Math.random() * 0.4);
+    // Whole ms: PostgreSQL stores epoch ms as bigint and rejects fractions.
+    const delay = Math.round(this.#retryBaseMs * 2 ** (attempts - 1) * (0.8 + Math.random() * 0.4));
     await this.#queue.release(id, Date.now() + delay, error);
   }
 
@@ -297,7 +298,7 @@ export class AsyncDispatcher {
       if (failures >= this.#maxDeliveryAttempts) {
         await this.#queue.settleDelivery(inv.id, { state: 'failed', error });
       } else {
-        const retryAt = Date.now() + this.#retryBaseMs * 2 ** (failures - 1);
+        const retryAt = Date.now() + Math.round(this.#retryBaseMs * 2 ** (failures - 1));
         await this.#queue.settleDelivery(inv.id, { state: 'pending', error, retryAt });
       }
       this.#onError(

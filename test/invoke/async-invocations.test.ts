@@ -1,9 +1,11 @@
-// Async invocations through a real server: retries with backoff until the attempts run out,
-// a retried event that then succeeds, and events older than the maximum age are not run.
+// Async invocations through a real server on both stores: retries with backoff until the
+// attempts run out, a retried event that then succeeds, and events older than the maximum age
+// are not run.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { forEachStore } from '../helpers/test-stores.js';
 
 interface Inv {
   status: string;
@@ -12,14 +14,8 @@ interface Inv {
   error?: { errorType: string; errorMessage: string };
 }
 
-let t: TestServer;
-let old: TestServer;
-before(async () => {
-  t = await startTestServer({ async: { retryBaseMs: 20, maxAttempts: 3 } });
-  // A zero maximum age: every event is already too old when it is claimed.
-  old = await startTestServer({ async: { maxEventAgeMs: 0 } });
-  const files = {
-    'nimbus.yml': `app: async
+const FILES = {
+  'nimbus.yml': `app: async
 functions:
   fail:
     handler: index.fail
@@ -28,21 +24,13 @@ functions:
     handler: index.flaky
     runtime: nodejs
 `,
-    // Module state survives on a warm instance, so the second call of `flaky` succeeds.
-    'index.js': `
+  // Module state survives on a warm instance, so the second call of `flaky` succeeds.
+  'index.js': `
 let calls = 0;
 exports.fail = async () => { throw new Error('always fails'); };
 exports.flaky = async () => { calls++; if (calls === 1) throw new Error('first try fails'); return { calls }; };
 `,
-  };
-  await t.deployFiles(files);
-  await old.deployFiles(files);
-});
-after(async () => {
-  await t.close();
-  await old.close();
-});
-installLeakGuard();
+};
 
 async function settle(server: TestServer, id: string): Promise<Inv> {
   for (let i = 0; i < 200; i++) {
@@ -59,26 +47,44 @@ async function enqueue(server: TestServer, fn: string): Promise<string> {
   return res.kind === 'async' ? res.invocationId : '';
 }
 
-test('a failing event is retried and fails after maxAttempts with the last error', async () => {
-  const inv = await settle(t, await enqueue(t, 'async-fail'));
-  assert.equal(inv.status, 'failed');
-  assert.equal(inv.attempts, 3);
-  assert.equal(inv.error?.errorMessage, 'always fails');
+forEachStore((_name, open) => {
+  let t: TestServer;
+  let old: TestServer;
+  before(async () => {
+    t = await startTestServer({ store: await open(), async: { retryBaseMs: 20, maxAttempts: 3 } });
+    // A zero maximum age: every event is already too old when it is claimed.
+    old = await startTestServer({ store: await open(), async: { maxEventAgeMs: 0 } });
+    await t.deployFiles(FILES);
+    await old.deployFiles(FILES);
+  });
+  after(async () => {
+    await t.close();
+    await old.close();
+  });
+
+  test('a failing event is retried and fails after maxAttempts with the last error', async () => {
+    const inv = await settle(t, await enqueue(t, 'async-fail'));
+    assert.equal(inv.status, 'failed');
+    assert.equal(inv.attempts, 3);
+    assert.equal(inv.error?.errorMessage, 'always fails');
+  });
+
+  test('a retry that succeeds marks the event succeeded on attempt 2', async () => {
+    const inv = await settle(t, await enqueue(t, 'async-flaky'));
+    assert.equal(inv.status, 'succeeded');
+    assert.equal(inv.attempts, 2);
+    assert.deepEqual(inv.result, { calls: 2 });
+  });
+
+  test('an event past the maximum age fails with EventAgeExceeded without running', async () => {
+    const inv = await settle(old, await enqueue(old, 'async-flaky'));
+    assert.equal(inv.status, 'failed');
+    assert.equal(inv.error?.errorType, 'EventAgeExceeded');
+    const logs = (await (await old.fetchV1('/v1/functions/async-flaky/logs?since=0')).json()) as {
+      lines: unknown[];
+    };
+    assert.equal(logs.lines.length, 0, 'the function never ran');
+  });
 });
 
-test('a retry that succeeds marks the event succeeded on attempt 2', async () => {
-  const inv = await settle(t, await enqueue(t, 'async-flaky'));
-  assert.equal(inv.status, 'succeeded');
-  assert.equal(inv.attempts, 2);
-  assert.deepEqual(inv.result, { calls: 2 });
-});
-
-test('an event past the maximum age fails with EventAgeExceeded without running', async () => {
-  const inv = await settle(old, await enqueue(old, 'async-flaky'));
-  assert.equal(inv.status, 'failed');
-  assert.equal(inv.error?.errorType, 'EventAgeExceeded');
-  const logs = (await (await old.fetchV1('/v1/functions/async-flaky/logs?since=0')).json()) as {
-    lines: unknown[];
-  };
-  assert.equal(logs.lines.length, 0, 'the function never ran');
-});
+installLeakGuard();

@@ -224,7 +224,7 @@ export class KyselyInvocationQueue implements InvocationQueue {
               delivery: outcome.state,
               delivery_error: outcome.error,
               delivery_attempts: eb('delivery_attempts', '+', 1),
-              lease_until: outcome.state === 'pending' ? outcome.retryAt : null,
+              lease_until: outcome.state === 'pending' ? Math.round(outcome.retryAt) : null,
             },
       )
       .where('id', '=', id)
@@ -251,7 +251,7 @@ export class KyselyInvocationQueue implements InvocationQueue {
       .updateTable('invocations')
       .set({
         status: 'queued',
-        available_at: availableAt,
+        available_at: Math.round(availableAt),
         lease_until: null,
         // Keep the last error of a retried invocation so operators can see why it is retrying.
         ...(error === undefined ? {} : { error }),
