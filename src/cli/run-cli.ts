@@ -13,6 +13,7 @@ import { deployCommand } from './commands/deploy.js';
 import { devCommand } from './commands/dev.js';
 import { initCommand } from './commands/init.js';
 import { invokeCommand } from './commands/invoke.js';
+import { invocationsCommand } from './commands/invocations.js';
 import { keysCommand } from './commands/keys.js';
 import { queuesCommand } from './commands/queues.js';
 import { logsCommand } from './commands/logs.js';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   initCommand,
   deployCommand,
   invokeCommand,
+  invocationsCommand,
   logsCommand,
   lsCommand,
   rmCommand,

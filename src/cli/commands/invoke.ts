@@ -79,7 +79,12 @@ export const invokeCommand: CommandSpec = {
         stdout.json({ invocationId: result.invocationId });
       } else {
         stdout.line(result.invocationId);
-        stderr.line(stderr.style('dim', `queued; check it with GET /v1/invocations/${result.invocationId}`));
+        stderr.line(
+          stderr.style(
+            'dim',
+            `queued; check it with \`nimbus invocations ${result.invocationId}\` (add --wait to follow it)`,
+          ),
+        );
       }
       return 0;
     }
