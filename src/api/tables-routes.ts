@@ -21,7 +21,12 @@ const placeholders = {
 const conditional = { condition: z.string().max(4096).optional(), ...placeholders };
 
 const createSchema = z
-  .object({ name: z.string(), partitionKey: z.unknown(), sortKey: z.unknown().optional(), stream: z.unknown().optional() })
+  .object({
+    name: z.string(),
+    partitionKey: z.unknown(),
+    sortKey: z.unknown().optional(),
+    stream: z.unknown().optional(),
+  })
   .strict();
 const putSchema = z.object({ item: object, returnOld: z.boolean().optional(), ...conditional }).strict();
 const getSchema = z.object({ key: object }).strict();
@@ -78,7 +83,8 @@ async function tableOf(ctx: RouteContext): Promise<string> {
   return name;
 }
 
-const old = (item: Item | undefined, asked: boolean | undefined) => (asked === true ? { oldItem: item ?? null } : {});
+const old = (item: Item | undefined, asked: boolean | undefined) =>
+  asked === true ? { oldItem: item ?? null } : {};
 
 /** Register the /v1 tables routes. */
 export function tablesRoutes(routes: RouteTable): void {

@@ -20,6 +20,7 @@ import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { rmCommand } from './commands/rm.js';
 import { schedulesCommand } from './commands/schedules.js';
+import { tablesCommand } from './commands/tables.js';
 import { startCommand } from './commands/start.js';
 import { topicsCommand } from './commands/topics.js';
 import { versionsCommand } from './commands/versions.js';
@@ -44,6 +45,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   queuesCommand,
   topicsCommand,
   schedulesCommand,
+  tablesCommand,
 ];
 
 /** Default API endpoint when neither --endpoint nor NIMBUS_ENDPOINT is set. */

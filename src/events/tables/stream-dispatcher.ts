@@ -64,7 +64,9 @@ export class StreamDispatcher {
 
   /** Start pollers for new triggers, stop those of removed ones (serialized). */
   sync(): Promise<void> {
-    this.#syncing = this.#syncing.then(() => this.#syncNow()).catch((err: unknown) => this.#deps.onError(err));
+    this.#syncing = this.#syncing
+      .then(() => this.#syncNow())
+      .catch((err: unknown) => this.#deps.onError(err));
     return this.#syncing;
   }
 

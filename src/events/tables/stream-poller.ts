@@ -129,13 +129,19 @@ export class StreamPoller {
           continue;
         }
         this.#trigger = trigger;
-        const records = await this.#deps.store.readStream(trigger.table, trigger.checkpoint, Math.min(size, trigger.batchSize));
+        const records = await this.#deps.store.readStream(
+          trigger.table,
+          trigger.checkpoint,
+          Math.min(size, trigger.batchSize),
+        );
         if (records.length === 0) {
           size = trigger.batchSize;
           await this.#sleep(options.pollIntervalMs);
           continue;
         }
-        const outcome = await this.#deliver(trigger, records, (r) => toEventRecord(r, def, this.#deps.region, this.#deps.accountId));
+        const outcome = await this.#deliver(trigger, records, (r) =>
+          toEventRecord(r, def, this.#deps.region, this.#deps.accountId),
+        );
         const last = records[records.length - 1]!.seq;
         if (outcome.ok) {
           await this.#deps.store.setCheckpoint(trigger.id, last);
@@ -219,8 +225,13 @@ export function batchItemFailures(payload: Buffer, records: readonly StreamRecor
   for (const f of failures) {
     const id = (f as { itemIdentifier?: unknown } | null)?.itemIdentifier;
     const seq = typeof id === 'string' && /^\d+$/.test(id) ? Number(id) : NaN;
-    if (!seqs.has(seq)) return { ok: false, error: `batchItemFailures names an unknown itemIdentifier ${JSON.stringify(id)}` };
+    if (!seqs.has(seq))
+      return { ok: false, error: `batchItemFailures names an unknown itemIdentifier ${JSON.stringify(id)}` };
     lowest = Math.min(lowest, seq);
   }
-  return { ok: false, error: `the function reported failed records from SequenceNumber ${lowest}`, failedSeq: lowest };
+  return {
+    ok: false,
+    error: `the function reported failed records from SequenceNumber ${lowest}`,
+    failedSeq: lowest,
+  };
 }

@@ -52,16 +52,25 @@ export function parseTableTriggers(
       options = value as Record<string, unknown>;
       for (const key of Object.keys(options)) {
         if (!OPTIONS.has(key)) {
-          throw invalid(where, `unknown option '${key}'; use table, batchSize, startingPosition, maximumRetryAttempts or bisectBatchOnFunctionError.`);
+          throw invalid(
+            where,
+            `unknown option '${key}'; use table, batchSize, startingPosition, maximumRetryAttempts or bisectBatchOnFunctionError.`,
+          );
         }
       }
       if (type === 'stream') {
         if (options.type !== undefined && options.type !== 'dynamodb') {
-          throw invalid(where, `only type: dynamodb streams are supported (got ${JSON.stringify(options.type)}).`);
+          throw invalid(
+            where,
+            `only type: dynamodb streams are supported (got ${JSON.stringify(options.type)}).`,
+          );
         }
         table = options.table ?? (typeof options.arn === 'string' ? tableFromArn(options.arn) : undefined);
         if (table === undefined) {
-          throw invalid(where, 'needs arn: arn:aws:dynamodb:<region>:<account>:table/<name>/stream/... (a plain string), or table: <name>.');
+          throw invalid(
+            where,
+            'needs arn: arn:aws:dynamodb:<region>:<account>:table/<name>/stream/... (a plain string), or table: <name>.',
+          );
         }
       } else {
         table = options.table;
@@ -69,9 +78,15 @@ export function parseTableTriggers(
     } else {
       throw invalid(where, 'must be a table name or a mapping { table, batchSize, startingPosition, ... }.');
     }
-    if (typeof table !== 'string' || table === '') throw invalid(where, 'needs the table name (table: <name>).');
+    if (typeof table !== 'string' || table === '')
+      throw invalid(where, 'needs the table name (table: <name>).');
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    if (
+      typeof batchSize !== 'number' ||
+      !Number.isInteger(batchSize) ||
+      batchSize < 1 ||
+      batchSize > MAX_BATCH_SIZE
+    ) {
       throw invalid(where, `batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}.`);
     }
     const startingPosition = options.startingPosition ?? 'TRIM_HORIZON';
@@ -85,12 +100,19 @@ export function parseTableTriggers(
       maximumRetryAttempts < -1 ||
       maximumRetryAttempts > 10_000
     ) {
-      throw invalid(where, 'maximumRetryAttempts must be an integer from -1 (retry until the records expire) to 10000.');
+      throw invalid(
+        where,
+        'maximumRetryAttempts must be an integer from -1 (retry until the records expire) to 10000.',
+      );
     }
     const bisect = options.bisectBatchOnFunctionError ?? false;
-    if (typeof bisect !== 'boolean') throw invalid(where, 'bisectBatchOnFunctionError must be true or false.');
+    if (typeof bisect !== 'boolean')
+      throw invalid(where, 'bisectBatchOnFunctionError must be true or false.');
     if (out.some((t) => t.table === table)) {
-      throw invalid(where, `function ${fn.name} already has a trigger on table '${table}'; keep one per table.`);
+      throw invalid(
+        where,
+        `function ${fn.name} already has a trigger on table '${table}'; keep one per table.`,
+      );
     }
     out.push({
       where,

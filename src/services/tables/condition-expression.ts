@@ -34,9 +34,20 @@ export type Condition =
   | { readonly kind: 'cmp'; readonly op: string; readonly left: Operand; readonly right: Operand }
   | { readonly kind: 'between'; readonly subject: Operand; readonly low: Operand; readonly high: Operand }
   | { readonly kind: 'in'; readonly subject: Operand; readonly list: Operand[] }
-  | { readonly kind: 'fn'; readonly name: string; readonly path: PathStep[]; readonly arg?: Operand | undefined };
+  | {
+      readonly kind: 'fn';
+      readonly name: string;
+      readonly path: PathStep[];
+      readonly arg?: Operand | undefined;
+    };
 
-const FUNCTIONS = new Set(['attribute_exists', 'attribute_not_exists', 'begins_with', 'contains', 'attribute_type']);
+const FUNCTIONS = new Set([
+  'attribute_exists',
+  'attribute_not_exists',
+  'begins_with',
+  'contains',
+  'attribute_type',
+]);
 const COMPARATORS = new Set(['=', '<>', '<', '<=', '>', '>=']);
 const TYPE_NAMES = new Set(['S', 'N', 'BOOL', 'NULL', 'M', 'L']);
 
@@ -69,7 +80,11 @@ function syntax(where: string, text: string, what: string): NimbusError {
 }
 
 /** Parses an expression, resolving `#names` and `:values`; throws ValidationException naming the problem. */
-export function parseCondition(text: string, placeholders: ExpressionValues = {}, where = 'Condition'): Condition {
+export function parseCondition(
+  text: string,
+  placeholders: ExpressionValues = {},
+  where = 'Condition',
+): Condition {
   const tokens = tokenize(text, where);
   let i = 0;
   const used = { names: new Set<string>(), values: new Set<string>() };
@@ -93,7 +108,8 @@ export function parseCondition(text: string, placeholders: ExpressionValues = {}
 
   const path = (): PathStep[] => {
     const first = peek();
-    if (first === undefined || !/^#?[A-Za-z_][A-Za-z0-9_-]*$/.test(first)) fail(`expected an attribute path, got '${first ?? 'the end'}'`);
+    if (first === undefined || !/^#?[A-Za-z_][A-Za-z0-9_-]*$/.test(first))
+      fail(`expected an attribute path, got '${first ?? 'the end'}'`);
     i++;
     const steps: PathStep[] = [name(first!)];
     for (;;) {
@@ -119,7 +135,10 @@ export function parseCondition(text: string, placeholders: ExpressionValues = {}
     if (t === undefined) return fail('expected an operand at the end');
     if (t.startsWith(':')) {
       i++;
-      if (placeholders.values === undefined || !Object.prototype.hasOwnProperty.call(placeholders.values, t)) {
+      if (
+        placeholders.values === undefined ||
+        !Object.prototype.hasOwnProperty.call(placeholders.values, t)
+      ) {
         fail(`the value placeholder ${t} is not in values`);
       }
       used.values.add(t);
@@ -182,7 +201,10 @@ export function parseCondition(text: string, placeholders: ExpressionValues = {}
       expect(')');
       return { kind: 'in', subject: left, list };
     }
-    if (op === undefined || !COMPARATORS.has(op)) return fail(`expected a comparator (= <> < <= > >=), BETWEEN or IN after the operand, got '${op ?? 'the end'}'`);
+    if (op === undefined || !COMPARATORS.has(op))
+      return fail(
+        `expected a comparator (= <> < <= > >=), BETWEEN or IN after the operand, got '${op ?? 'the end'}'`,
+      );
     i++;
     return { kind: 'cmp', op, left, right: operand() };
   };
@@ -208,8 +230,10 @@ export function parseCondition(text: string, placeholders: ExpressionValues = {}
   const result = or();
   if (i < tokens.length) fail(`unexpected '${peek()}'`);
   // DynamoDB refuses unused placeholders; so do we, since they usually mean a typo.
-  for (const n of Object.keys(placeholders.names ?? {})) if (!used.names.has(n)) fail(`the name placeholder ${n} is not used`);
-  for (const v of Object.keys(placeholders.values ?? {})) if (!used.values.has(v)) fail(`the value placeholder ${v} is not used`);
+  for (const n of Object.keys(placeholders.names ?? {}))
+    if (!used.names.has(n)) fail(`the name placeholder ${n} is not used`);
+  for (const v of Object.keys(placeholders.values ?? {}))
+    if (!used.values.has(v)) fail(`the value placeholder ${v} is not used`);
   return result;
 }
 
@@ -255,7 +279,13 @@ export function evaluateCondition(condition: Condition, item: Item | undefined):
       if (condition.op === '<>') return !(a !== undefined && isDeepStrictEqual(a, b));
       const c = order(a, b);
       if (c === undefined) return false;
-      return condition.op === '<' ? c < 0 : condition.op === '<=' ? c <= 0 : condition.op === '>' ? c > 0 : c >= 0;
+      return condition.op === '<'
+        ? c < 0
+        : condition.op === '<='
+          ? c <= 0
+          : condition.op === '>'
+            ? c > 0
+            : c >= 0;
     }
     case 'between': {
       const v = resolve(condition.subject, item);
@@ -288,6 +318,11 @@ export function evaluateCondition(condition: Condition, item: Item | undefined):
 }
 
 /** Parse and evaluate in one step (for one-off checks). */
-export function conditionHolds(text: string, placeholders: ExpressionValues, item: Item | undefined, where?: string): boolean {
+export function conditionHolds(
+  text: string,
+  placeholders: ExpressionValues,
+  item: Item | undefined,
+  where?: string,
+): boolean {
   return evaluateCondition(parseCondition(text, placeholders, where), item);
 }

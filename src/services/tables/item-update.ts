@@ -25,7 +25,11 @@ interface CompiledUpdate {
 }
 
 /** Validates an update against the table's key names; throws ValidationException naming the path. */
-export function compileUpdate(update: ItemUpdate, keyNames: readonly string[], table: string): CompiledUpdate {
+export function compileUpdate(
+  update: ItemUpdate,
+  keyNames: readonly string[],
+  table: string,
+): CompiledUpdate {
   const seen = new Set<string>();
   const check = (text: string, clause: string): PathStep[] => {
     const path = parsePath(text, `update.${clause}`);
@@ -36,7 +40,10 @@ export function compileUpdate(update: ItemUpdate, keyNames: readonly string[], t
       );
     }
     if (seen.has(text)) {
-      throw new NimbusError('ValidationException', `update: the path '${text}' appears twice; use it in one clause only.`);
+      throw new NimbusError(
+        'ValidationException',
+        `update: the path '${text}' appears twice; use it in one clause only.`,
+      );
     }
     seen.add(text);
     return path;

@@ -33,14 +33,18 @@ export function checkTableName(name: string, where?: string): void {
 function keyType(value: unknown, where: string): KeyType {
   if (value === undefined || value === 'string' || value === 'S') return 'S';
   if (value === 'number' || value === 'N') return 'N';
-  throw new NimbusError('ValidationException', `${where}.type must be string or number, got ${JSON.stringify(value)}.`);
+  throw new NimbusError(
+    'ValidationException',
+    `${where}.type must be string or number, got ${JSON.stringify(value)}.`,
+  );
 }
 
 /** Parses `id`, `id:number`, or `{ name, type }`. */
 export function parseKeySpec(input: unknown, where: string): { name: string; type: KeyType } {
   if (typeof input === 'string') {
     const [name, type] = input.split(':', 2);
-    if (name === undefined || name === '') throw new NimbusError('ValidationException', `${where} needs an attribute name.`);
+    if (name === undefined || name === '')
+      throw new NimbusError('ValidationException', `${where} needs an attribute name.`);
     return { name, type: keyType(type, where) };
   }
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
@@ -73,12 +77,18 @@ export function parseStream(input: unknown, where: string): { enabled: boolean; 
 export function parseTableSpec(name: string, input: TableSpecInput, where: string, app?: string): TableSpec {
   checkTableName(name, where);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new NimbusError('ValidationException', `${where} must be a mapping with partitionKey (and optionally sortKey, stream).`);
+    throw new NimbusError(
+      'ValidationException',
+      `${where} must be a mapping with partitionKey (and optionally sortKey, stream).`,
+    );
   }
   const known = new Set(['partitionKey', 'sortKey', 'stream']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) {
-      throw new NimbusError('ValidationException', `${where}.${key} is not a table option; use partitionKey, sortKey or stream.`);
+      throw new NimbusError(
+        'ValidationException',
+        `${where}.${key} is not a table option; use partitionKey, sortKey or stream.`,
+      );
     }
   }
   if (input.partitionKey === undefined) {
@@ -87,7 +97,10 @@ export function parseTableSpec(name: string, input: TableSpecInput, where: strin
   const partitionKey = parseKeySpec(input.partitionKey, `${where}.partitionKey`);
   const sortKey = input.sortKey === undefined ? undefined : parseKeySpec(input.sortKey, `${where}.sortKey`);
   if (sortKey !== undefined && sortKey.name === partitionKey.name) {
-    throw new NimbusError('ValidationException', `${where}: sortKey and partitionKey must be different attributes.`);
+    throw new NimbusError(
+      'ValidationException',
+      `${where}: sortKey and partitionKey must be different attributes.`,
+    );
   }
   const stream = parseStream(input.stream, `${where}.stream`);
   return {
@@ -106,7 +119,10 @@ export function describeKey(key: { name: string; type: KeyType } | undefined): s
 }
 
 /** True when both have the same key schema (names and types). */
-export function sameKeySchema(a: Pick<TableSpec, 'partitionKey' | 'sortKey'>, b: Pick<TableSpec, 'partitionKey' | 'sortKey'>): boolean {
+export function sameKeySchema(
+  a: Pick<TableSpec, 'partitionKey' | 'sortKey'>,
+  b: Pick<TableSpec, 'partitionKey' | 'sortKey'>,
+): boolean {
   return (
     a.partitionKey.name === b.partitionKey.name &&
     a.partitionKey.type === b.partitionKey.type &&

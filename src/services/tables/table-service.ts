@@ -7,7 +7,13 @@ import type { StreamDispatcherOptions } from '../../events/tables/stream-dispatc
 import { streamArn } from '../../events/tables/stream-records.js';
 import type { Lifecycle } from '../../server/lifecycle.js';
 import { advisoryLocksOf } from '../../store/coordination.js';
-import type { Item, SortRange, StoredItem, TableDefinition, WriteDecision } from '../../store/ports/documents.js';
+import type {
+  Item,
+  SortRange,
+  StoredItem,
+  TableDefinition,
+  WriteDecision,
+} from '../../store/ports/documents.js';
 import type { ServiceContext } from '../service-context.js';
 import { evaluateCondition, parseCondition } from './condition-expression.js';
 import type { Condition, ExpressionValues } from './condition-expression.js';
@@ -17,7 +23,14 @@ import { decodeKey, encodeKey, prefixSuccessor } from './key-encoding.js';
 import { checkTableName, parseTableSpec } from './table-config.js';
 import type { TableSpecInput } from './table-config.js';
 import { createTableDeployHook } from './table-deploy-hook.js';
-import type { ItemPage, QueryInput, ScanInput, SortCondition, TableDescription, WriteConditionOptions } from './table-types.js';
+import type {
+  ItemPage,
+  QueryInput,
+  ScanInput,
+  SortCondition,
+  TableDescription,
+  WriteConditionOptions,
+} from './table-types.js';
 
 /** DynamoDB's item size limit. */
 export const MAX_ITEM_BYTES = 400 * 1024;
@@ -41,7 +54,11 @@ function conditionFailed(table: string): NimbusError {
   );
 }
 
-function compile(text: string | undefined, placeholders: ExpressionValues, where: string): Condition | undefined {
+function compile(
+  text: string | undefined,
+  placeholders: ExpressionValues,
+  where: string,
+): Condition | undefined {
   if (text === undefined || text === '') return undefined;
   return parseCondition(text, placeholders, where);
 }
@@ -111,7 +128,11 @@ export class TableService implements Lifecycle {
   // ---- items --------------------------------------------------------------------------------
 
   /** Store `item` (replacing any item with its key). Returns the item it replaced. */
-  async putItem(table: string, item: Item, options: WriteConditionOptions = {}): Promise<{ old?: Item | undefined }> {
+  async putItem(
+    table: string,
+    item: Item,
+    options: WriteConditionOptions = {},
+  ): Promise<{ old?: Item | undefined }> {
     const def = await this.#table(table);
     const { pk, sk } = this.#itemKey(def, item);
     const condition = compile(options.condition, options, 'condition');
@@ -131,7 +152,12 @@ export class TableService implements Lifecycle {
   }
 
   /** Update (or create) the item with `key`; returns the new item. */
-  async updateItem(table: string, key: Item, update: ItemUpdate, options: WriteConditionOptions = {}): Promise<Item> {
+  async updateItem(
+    table: string,
+    key: Item,
+    update: ItemUpdate,
+    options: WriteConditionOptions = {},
+  ): Promise<Item> {
     const def = await this.#table(table);
     const { pk, sk } = this.#key(def, key);
     const keyNames = [def.partitionKey.name, ...(def.sortKey ? [def.sortKey.name] : [])];
@@ -147,7 +173,11 @@ export class TableService implements Lifecycle {
   }
 
   /** Delete the item with `key`; returns it (undefined if there was none). */
-  async deleteItem(table: string, key: Item, options: WriteConditionOptions = {}): Promise<{ old?: Item | undefined }> {
+  async deleteItem(
+    table: string,
+    key: Item,
+    options: WriteConditionOptions = {},
+  ): Promise<{ old?: Item | undefined }> {
     const def = await this.#table(table);
     const { pk, sk } = this.#key(def, key);
     const condition = compile(options.condition, options, 'condition');
@@ -161,7 +191,11 @@ export class TableService implements Lifecycle {
   /** Items of one partition in sort key order, one page at a time. */
   async query(table: string, input: QueryInput): Promise<ItemPage> {
     const def = await this.#table(table);
-    const pk = encodeKey(def.partitionKey.type, input.partition, `partition (key ${def.partitionKey.name} of table '${table}')`);
+    const pk = encodeKey(
+      def.partitionKey.type,
+      input.partition,
+      `partition (key ${def.partitionKey.name} of table '${table}')`,
+    );
     const range = this.#sortRange(def, input.sort);
     const limit = pageLimit(input.limit);
     const filter = compile(input.filter, input, 'filter');
@@ -170,7 +204,10 @@ export class TableService implements Lifecycle {
     if (start !== undefined) {
       const k = this.#key(def, start);
       if (k.pk !== pk) {
-        throw new NimbusError('ValidationException', 'exclusiveStartKey is not in the queried partition; pass the lastEvaluatedKey of the previous page.');
+        throw new NimbusError(
+          'ValidationException',
+          'exclusiveStartKey is not in the queried partition; pass the lastEvaluatedKey of the previous page.',
+        );
       }
       afterSk = k.sk;
     }
@@ -205,19 +242,31 @@ export class TableService implements Lifecycle {
     return def;
   }
 
-  async #write(def: TableDefinition, pk: string, sk: string, decide: (current: Item | undefined) => WriteDecision) {
+  async #write(
+    def: TableDefinition,
+    pk: string,
+    sk: string,
+    decide: (current: Item | undefined) => WriteDecision,
+  ) {
     const outcome = await this.#ctx.store.documents.write(def.name, pk, sk, decide);
     if (outcome.seq !== undefined) this.#streams.wake(def.name);
     return outcome;
   }
 
   #describe(def: TableDefinition): TableDescription {
-    const key = (k: { name: string; type: 'S' | 'N' }) => ({ name: k.name, type: k.type === 'N' ? ('number' as const) : ('string' as const) });
+    const key = (k: { name: string; type: 'S' | 'N' }) => ({
+      name: k.name,
+      type: k.type === 'N' ? ('number' as const) : ('string' as const),
+    });
     return {
       name: def.name,
       partitionKey: key(def.partitionKey),
       ...(def.sortKey ? { sortKey: key(def.sortKey) } : {}),
-      stream: { enabled: def.streamEnabled, viewType: def.streamViewType, arn: streamArn(def, this.#ctx.region, this.#ctx.accountId) },
+      stream: {
+        enabled: def.streamEnabled,
+        viewType: def.streamViewType,
+        arn: streamArn(def, this.#ctx.region, this.#ctx.accountId),
+      },
       ...(def.app === undefined ? {} : { app: def.app }),
       createdAt: new Date(def.createdAt).toISOString(),
     };
@@ -245,7 +294,10 @@ export class TableService implements Lifecycle {
   /** Encoded keys of a key object, which must hold exactly the key attributes. */
   #key(def: TableDefinition, key: Item): { pk: string; sk: string } {
     if (typeof key !== 'object' || key === null || Array.isArray(key)) {
-      throw new NimbusError('ValidationException', `The key for table '${def.name}' must be a JSON object of its key attributes.`);
+      throw new NimbusError(
+        'ValidationException',
+        `The key for table '${def.name}' must be a JSON object of its key attributes.`,
+      );
     }
     for (const name of Object.keys(key)) {
       if (name !== def.partitionKey.name && name !== def.sortKey?.name) {
@@ -260,10 +312,21 @@ export class TableService implements Lifecycle {
 
   #keyAttributes(def: TableDefinition, source: Item, what: string): { pk: string; sk: string } {
     const pkName = def.partitionKey.name;
-    const pk = encodeKey(def.partitionKey.type, source[pkName], `The ${what}'s partition key '${pkName}' of table '${def.name}'`);
+    const pk = encodeKey(
+      def.partitionKey.type,
+      source[pkName],
+      `The ${what}'s partition key '${pkName}' of table '${def.name}'`,
+    );
     if (def.sortKey === undefined) return { pk, sk: '' };
     const skName = def.sortKey.name;
-    return { pk, sk: encodeKey(def.sortKey.type, source[skName], `The ${what}'s sort key '${skName}' of table '${def.name}'`) };
+    return {
+      pk,
+      sk: encodeKey(
+        def.sortKey.type,
+        source[skName],
+        `The ${what}'s sort key '${skName}' of table '${def.name}'`,
+      ),
+    };
   }
 
   #sortRange(def: TableDefinition, sort: SortCondition | undefined): SortRange | undefined {
@@ -271,10 +334,16 @@ export class TableService implements Lifecycle {
     const entries = Object.entries(sort).filter(([, v]) => v !== undefined);
     if (def.sortKey === undefined) {
       if (entries.length === 0) return undefined;
-      throw new NimbusError('ValidationException', `Table '${def.name}' has no sort key; drop sort from the query.`);
+      throw new NimbusError(
+        'ValidationException',
+        `Table '${def.name}' has no sort key; drop sort from the query.`,
+      );
     }
     if (entries.length !== 1) {
-      throw new NimbusError('ValidationException', 'sort takes exactly one of eq, lt, le, gt, ge, between, beginsWith.');
+      throw new NimbusError(
+        'ValidationException',
+        'sort takes exactly one of eq, lt, le, gt, ge, between, beginsWith.',
+      );
     }
     const { type, name } = def.sortKey;
     const [op, value] = entries[0]!;
@@ -294,21 +363,29 @@ export class TableService implements Lifecycle {
       }
       case 'beginsWith': {
         if (type !== 'S') {
-          throw new NimbusError('ValidationException', `sort.beginsWith needs a string sort key; '${name}' of table '${def.name}' is a number.`);
+          throw new NimbusError(
+            'ValidationException',
+            `sort.beginsWith needs a string sort key; '${name}' of table '${def.name}' is a number.`,
+          );
         }
         const prefix = enc(value);
         const upper = prefixSuccessor(prefix);
         return upper === undefined ? { ge: prefix } : { ge: prefix, lt: upper };
       }
       default:
-        throw new NimbusError('ValidationException', `sort.${op} is not a sort condition; use eq, lt, le, gt, ge, between or beginsWith.`);
+        throw new NimbusError(
+          'ValidationException',
+          `sort.${op} is not a sort condition; use eq, lt, le, gt, ge, between or beginsWith.`,
+        );
     }
   }
 
   #page(def: TableDefinition, rows: StoredItem[], limit: number, filter: Condition | undefined): ItemPage {
     const more = rows.length > limit;
     const evaluated = more ? rows.slice(0, limit) : rows;
-    const items = evaluated.map((r) => r.item).filter((item) => filter === undefined || evaluateCondition(filter, item));
+    const items = evaluated
+      .map((r) => r.item)
+      .filter((item) => filter === undefined || evaluateCondition(filter, item));
     if (!more) return { items, count: items.length, scannedCount: evaluated.length };
     const last = evaluated[evaluated.length - 1]!;
     const lastEvaluatedKey: Item = { [def.partitionKey.name]: decodeKey(def.partitionKey.type, last.pk) };
@@ -326,7 +403,10 @@ function pageLimit(limit: number | undefined): number {
   return limit;
 }
 
-function startKey(input: { exclusiveStartKey?: Item | undefined; cursor?: string | undefined }): Item | undefined {
+function startKey(input: {
+  exclusiveStartKey?: Item | undefined;
+  cursor?: string | undefined;
+}): Item | undefined {
   if (input.exclusiveStartKey !== undefined) return input.exclusiveStartKey;
   if (input.cursor === undefined || input.cursor === '') return undefined;
   try {
@@ -335,5 +415,8 @@ function startKey(input: { exclusiveStartKey?: Item | undefined; cursor?: string
   } catch {
     // fall through
   }
-  throw new NimbusError('ValidationException', 'cursor is not a cursor this API returned; pass the previous page\'s cursor unchanged.');
+  throw new NimbusError(
+    'ValidationException',
+    "cursor is not a cursor this API returned; pass the previous page's cursor unchanged.",
+  );
 }

@@ -26,8 +26,7 @@ function toTable(row: Selectable<DocTablesTable>): TableDefinition {
   return {
     name: row.name,
     partitionKey: { name: row.pk_name, type: row.pk_type as KeyType },
-    sortKey:
-      row.sk_name === null ? undefined : { name: row.sk_name, type: (row.sk_type ?? 'S') as KeyType },
+    sortKey: row.sk_name === null ? undefined : { name: row.sk_name, type: (row.sk_type ?? 'S') as KeyType },
     streamEnabled: Number(row.stream_enabled) === 1,
     streamViewType: row.stream_view_type as StreamViewType,
     app: row.app ?? undefined,
@@ -111,7 +110,11 @@ export class KyselyDocumentStore implements DocumentStore {
   }
 
   async getTable(name: string): Promise<TableDefinition | undefined> {
-    const row = await this.#db.selectFrom('doc_tables').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('doc_tables')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row === undefined ? undefined : toTable(row);
   }
 
@@ -180,7 +183,10 @@ export class KyselyDocumentStore implements DocumentStore {
         current = decision.put;
         const text = JSON.stringify(current);
         if (old === undefined) {
-          await trx.insertInto('doc_items').values({ table_name: table, pk, sk, item: text, version: 1 }).execute();
+          await trx
+            .insertInto('doc_items')
+            .values({ table_name: table, pk, sk, item: text, version: 1 })
+            .execute();
         } else {
           await trx
             .updateTable('doc_items')
@@ -233,7 +239,10 @@ export class KyselyDocumentStore implements DocumentStore {
     return rows.map(toStored);
   }
 
-  async scan(table: string, q: { limit: number; after?: { pk: string; sk: string } | undefined }): Promise<StoredItem[]> {
+  async scan(
+    table: string,
+    q: { limit: number; after?: { pk: string; sk: string } | undefined },
+  ): Promise<StoredItem[]> {
     let select = this.#db
       .selectFrom('doc_items')
       .select(['pk', 'sk', 'item', 'version'])
@@ -261,12 +270,19 @@ export class KyselyDocumentStore implements DocumentStore {
   }
 
   async lastSeq(table: string): Promise<number> {
-    const row = await this.#db.selectFrom('doc_tables').select('last_seq').where('name', '=', table).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('doc_tables')
+      .select('last_seq')
+      .where('name', '=', table)
+      .executeTakeFirst();
     return row === undefined ? 0 : Number(row.last_seq);
   }
 
   async trimStream(beforeMs: number): Promise<number> {
-    const result = await this.#db.deleteFrom('doc_stream').where('created_at', '<', beforeMs).executeTakeFirst();
+    const result = await this.#db
+      .deleteFrom('doc_stream')
+      .where('created_at', '<', beforeMs)
+      .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 
@@ -300,7 +316,11 @@ export class KyselyDocumentStore implements DocumentStore {
           await trx.updateTable('doc_triggers').set(config).where('id', '=', id).execute();
           continue;
         }
-        const last = await trx.selectFrom('doc_tables').select('last_seq').where('name', '=', t.table).executeTakeFirst();
+        const last = await trx
+          .selectFrom('doc_tables')
+          .select('last_seq')
+          .where('name', '=', t.table)
+          .executeTakeFirst();
         await trx
           .insertInto('doc_triggers')
           .values({

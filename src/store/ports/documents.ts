@@ -109,14 +109,22 @@ export interface DocumentStore {
    * `decide`, store the result and (stream on, something changed) its stream record. Throws
    * `ResourceNotFoundException` if the table does not exist; whatever `decide` throws.
    */
-  write(table: string, pk: string, sk: string, decide: (current: Item | undefined) => WriteDecision): Promise<WriteOutcome>;
+  write(
+    table: string,
+    pk: string,
+    sk: string,
+    decide: (current: Item | undefined) => WriteDecision,
+  ): Promise<WriteOutcome>;
   /** Items of one partition in sort key order (reversed unless `forward`), after `afterSk`. */
   query(
     table: string,
     q: { pk: string; range?: SortRange; forward: boolean; limit: number; afterSk?: string | undefined },
   ): Promise<StoredItem[]>;
   /** Items of the whole table in (pk, sk) order, after `after`. */
-  scan(table: string, q: { limit: number; after?: { pk: string; sk: string } | undefined }): Promise<StoredItem[]>;
+  scan(
+    table: string,
+    q: { limit: number; after?: { pk: string; sk: string } | undefined },
+  ): Promise<StoredItem[]>;
 
   /** Stream records of `table` with seq > `afterSeq`, oldest first. */
   readStream(table: string, afterSeq: number, limit: number): Promise<StreamRecord[]>;
@@ -130,7 +138,11 @@ export interface DocumentStore {
    * A trigger that stays (same function and table) keeps its checkpoint; a new one starts at
    * the table's last sequence number (LATEST) or 0 (TRIM_HORIZON).
    */
-  replaceTriggers(app: string, triggers: readonly TableTriggerInput[], onlyFunctions?: readonly string[]): Promise<void>;
+  replaceTriggers(
+    app: string,
+    triggers: readonly TableTriggerInput[],
+    onlyFunctions?: readonly string[],
+  ): Promise<void>;
   /** Delete the triggers of an app, or of one of its functions. */
   deleteTriggers(app: string, functionName?: string): Promise<void>;
   listTriggers(): Promise<TableTrigger[]>;

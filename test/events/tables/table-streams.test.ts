@@ -95,10 +95,16 @@ forEachStore((_name, open, stores) => {
         body: JSON.stringify({ key: { id: 'b' }, update: { add: { n: 1 } } }),
       });
       assert.equal(res.status, 200);
-      res = await t.fetchV1('/v1/tables/orders/items/delete', { method: 'POST', body: JSON.stringify({ key: { id: 'a' } }) });
+      res = await t.fetchV1('/v1/tables/orders/items/delete', {
+        method: 'POST',
+        body: JSON.stringify({ key: { id: 'a' } }),
+      });
       assert.equal(res.status, 200);
       const got = await waitForRecords(store, 'streams-sink', 5);
-      assert.ok(got.every((b) => b.length <= 2), 'batches respect batchSize');
+      assert.ok(
+        got.every((b) => b.length <= 2),
+        'batches respect batchSize',
+      );
       const records = got.flat();
       assert.equal(records.length, 5, 'each record once');
       assert.deepEqual(
@@ -143,7 +149,10 @@ forEachStore((_name, open, stores) => {
       for (let i = 0; i < 7; i++) await put(t, 'flaky-orders', { id: `k${i}`, i });
       const got = await waitForRecords(store, 'flaky-sink', 7);
       const ids = got.flat().map((r) => r.dynamodb.Keys.id);
-      assert.deepEqual(ids, Array.from({ length: 7 }, (_, i) => ({ S: `k${i}` })));
+      assert.deepEqual(
+        ids,
+        Array.from({ length: 7 }, (_, i) => ({ S: `k${i}` })),
+      );
     } finally {
       await t.close();
     }

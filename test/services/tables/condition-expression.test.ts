@@ -55,12 +55,20 @@ test('AND, OR, NOT and parentheses with the usual precedence', () => {
 });
 
 test('syntax errors and unknown or unused placeholders are ValidationExceptions', () => {
-  const bad = (expr: string, values: Record<string, unknown> = {}, names: Record<string, string> = {}, re?: RegExp) =>
-    assert.throws(() => parseCondition(expr, { values, names }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'ValidationException');
-      if (re) assert.match(err.message, re);
-      return true;
-    });
+  const bad = (
+    expr: string,
+    values: Record<string, unknown> = {},
+    names: Record<string, string> = {},
+    re?: RegExp,
+  ) =>
+    assert.throws(
+      () => parseCondition(expr, { values, names }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'ValidationException');
+        if (re) assert.match(err.message, re);
+        return true;
+      },
+    );
   bad('n = ', {}, {}, /operand/);
   bad('n = :v', {}, {}, /:v is not in values/);
   bad('#x = :v', { ':v': 1 }, {}, /#x is not in names/);
@@ -86,11 +94,27 @@ test('prefix successor bounds begins_with', () => {
 });
 
 test('update syntax: set, remove, add; keys cannot change', () => {
-  const u = compileUpdate({ set: { 'm.deep.w': 3, name: 'x' }, remove: ['tags[0]', 'flag'], add: { n: 2, count: 1 } }, ['id'], 't');
+  const u = compileUpdate(
+    { set: { 'm.deep.w': 3, name: 'x' }, remove: ['tags[0]', 'flag'], add: { n: 2, count: 1 } },
+    ['id'],
+    't',
+  );
   const next = applyUpdate(item, u);
-  assert.deepEqual(next, { id: 'a1', n: 7, s: 'hello', tags: ['y'], m: { deep: { v: 2, w: 3 } }, nil: null, name: 'x', count: 1 });
+  assert.deepEqual(next, {
+    id: 'a1',
+    n: 7,
+    s: 'hello',
+    tags: ['y'],
+    m: { deep: { v: 2, w: 3 } },
+    nil: null,
+    name: 'x',
+    count: 1,
+  });
   assert.equal(item.n, 5, 'the original is not changed');
   assert.throws(() => compileUpdate({ set: { id: 'b' } }, ['id'], 't'), /key attribute of table 't'/);
   assert.throws(() => applyUpdate(item, compileUpdate({ add: { s: 1 } }, ['id'], 't')), /not a number/);
-  assert.throws(() => applyUpdate(item, compileUpdate({ set: { 'no.such': 1 } }, ['id'], 't')), /missing map/);
+  assert.throws(
+    () => applyUpdate(item, compileUpdate({ set: { 'no.such': 1 } }, ['id'], 't')),
+    /missing map/,
+  );
 });

@@ -39,7 +39,10 @@ forEachStore((_name, open) => {
     const numbers = [10, -1.5, 0, 2, -100, 1e-3, 1e21, -1e-9, 3.25, 100];
     for (const n of numbers) await tables.putItem('nums', { p: 'x', n });
     const page = await tables.query('nums', { partition: 'x' });
-    assert.deepEqual(page.items.map((i) => i.n), [...numbers].sort((a, b) => a - b));
+    assert.deepEqual(
+      page.items.map((i) => i.n),
+      [...numbers].sort((a, b) => a - b),
+    );
 
     await tables.createTable('strs', { partitionKey: 'p', sortKey: 's' });
     // Bytewise UTF-8 order: uppercase before lowercase, 'é' (C3 A9) after 'z', emoji last.
@@ -47,7 +50,10 @@ forEachStore((_name, open) => {
     for (const s of strings) await tables.putItem('strs', { p: 'x', s });
     const strPage = await tables.query('strs', { partition: 'x' });
     const bytewise = [...strings].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    assert.deepEqual(strPage.items.map((i) => i.s), bytewise);
+    assert.deepEqual(
+      strPage.items.map((i) => i.s),
+      bytewise,
+    );
   });
 
   test('put, get, update, delete', async () => {
@@ -59,14 +65,24 @@ forEachStore((_name, open) => {
     assert.deepEqual(await tables.getItem('users', { id: 'u1' }), { id: 'u1', name: 'Ann', visits: 1 });
     const replaced = await tables.putItem('users', { id: 'u1', name: 'Ann B', visits: 1 });
     assert.deepEqual(replaced.old, { id: 'u1', name: 'Ann', visits: 1 });
-    const updated = await tables.updateItem('users', { id: 'u1' }, { set: { 'address': { city: 'Oslo' } }, add: { visits: 2 }, remove: ['name'] });
+    const updated = await tables.updateItem(
+      'users',
+      { id: 'u1' },
+      { set: { address: { city: 'Oslo' } }, add: { visits: 2 }, remove: ['name'] },
+    );
     assert.deepEqual(updated, { id: 'u1', visits: 3, address: { city: 'Oslo' } });
     // Update of a missing item creates it from its key.
-    assert.deepEqual(await tables.updateItem('users', { id: 'u2' }, { add: { visits: 1 } }), { id: 'u2', visits: 1 });
+    assert.deepEqual(await tables.updateItem('users', { id: 'u2' }, { add: { visits: 1 } }), {
+      id: 'u2',
+      visits: 1,
+    });
     assert.deepEqual((await tables.deleteItem('users', { id: 'u1' })).old, updated);
     assert.equal(await tables.getItem('users', { id: 'u1' }), undefined);
     assert.deepEqual((await tables.deleteItem('users', { id: 'u1' })).old, undefined);
-    assert.deepEqual((await tables.listTables()).map((t) => t.name), ['users']);
+    assert.deepEqual(
+      (await tables.listTables()).map((t) => t.name),
+      ['users'],
+    );
     await tables.deleteTable('users');
     await assert.rejects(tables.getItem('users', { id: 'u2' }), code('ResourceNotFoundException'));
   });
@@ -81,18 +97,39 @@ forEachStore((_name, open) => {
     );
     assert.deepEqual(await tables.getItem('cond', { id: 'a' }), { id: 'a', n: 1 });
     // Optimistic locking with a version attribute.
-    await tables.updateItem('cond', { id: 'a' }, { set: { n: 5 } }, { condition: 'n = :expected', values: { ':expected': 1 } });
+    await tables.updateItem(
+      'cond',
+      { id: 'a' },
+      { set: { n: 5 } },
+      { condition: 'n = :expected', values: { ':expected': 1 } },
+    );
     await assert.rejects(
-      tables.updateItem('cond', { id: 'a' }, { set: { n: 6 } }, { condition: 'n = :expected', values: { ':expected': 1 } }),
+      tables.updateItem(
+        'cond',
+        { id: 'a' },
+        { set: { n: 6 } },
+        { condition: 'n = :expected', values: { ':expected': 1 } },
+      ),
       code('ConditionalCheckFailedException'),
     );
     await assert.rejects(
-      tables.deleteItem('cond', { id: 'a' }, { condition: '#n > :v', names: { '#n': 'n' }, values: { ':v': 5 } }),
+      tables.deleteItem(
+        'cond',
+        { id: 'a' },
+        { condition: '#n > :v', names: { '#n': 'n' }, values: { ':v': 5 } },
+      ),
       code('ConditionalCheckFailedException'),
     );
-    await tables.deleteItem('cond', { id: 'a' }, { condition: '#n >= :v', names: { '#n': 'n' }, values: { ':v': 5 } });
+    await tables.deleteItem(
+      'cond',
+      { id: 'a' },
+      { condition: '#n >= :v', names: { '#n': 'n' }, values: { ':v': 5 } },
+    );
     assert.equal(await tables.getItem('cond', { id: 'a' }), undefined);
-    await assert.rejects(tables.putItem('cond', { id: 'b' }, { condition: 'n = ' }), code('ValidationException'));
+    await assert.rejects(
+      tables.putItem('cond', { id: 'b' }, { condition: 'n = ' }),
+      code('ValidationException'),
+    );
   });
 
   test('race: of many concurrent attribute_not_exists puts exactly one wins', async () => {
@@ -106,7 +143,8 @@ forEachStore((_name, open) => {
     const won = results.filter((r) => r.status === 'fulfilled');
     assert.equal(won.length, 1);
     for (const r of results) {
-      if (r.status === 'rejected') assert.equal((r.reason as { code: string }).code, 'ConditionalCheckFailedException');
+      if (r.status === 'rejected')
+        assert.equal((r.reason as { code: string }).code, 'ConditionalCheckFailedException');
     }
     // The stream holds exactly one INSERT, of the winner: no invented change.
     const records = await store.documents.readStream('race', 0, 100);
@@ -123,7 +161,11 @@ forEachStore((_name, open) => {
     const q = async (input: Omit<Parameters<TableService['query']>[1], 'partition'>) =>
       (await tables.query('events', { partition: 'u', ...input })).items.map((x) => x.sk);
     assert.deepEqual(await q({ sort: { beginsWith: '2026-02' } }), ['2026-02-01#c', '2026-02-15#d']);
-    assert.deepEqual(await q({ sort: { between: ['2026-01-02', '2026-02-15#d'] } }), ['2026-01-02#b', '2026-02-01#c', '2026-02-15#d']);
+    assert.deepEqual(await q({ sort: { between: ['2026-01-02', '2026-02-15#d'] } }), [
+      '2026-01-02#b',
+      '2026-02-01#c',
+      '2026-02-15#d',
+    ]);
     assert.deepEqual(await q({ sort: { lt: '2026-01-02#b' } }), ['2026-01-01#a']);
     assert.deepEqual(await q({ sort: { le: '2026-01-02#b' } }), ['2026-01-01#a', '2026-01-02#b']);
     assert.deepEqual(await q({ sort: { gt: '2026-03-01#e' } }), ['z']);
@@ -148,15 +190,28 @@ forEachStore((_name, open) => {
     }
     const first = await tables.query('events', { partition: 'u', limit: 5 });
     assert.deepEqual(first.lastEvaluatedKey, { user: 'u', sk: '2026-03-01#e' });
-    const rest = await tables.query('events', { partition: 'u', limit: 5, exclusiveStartKey: first.lastEvaluatedKey });
-    assert.deepEqual(rest.items.map((x) => x.sk), ['z']);
+    const rest = await tables.query('events', {
+      partition: 'u',
+      limit: 5,
+      exclusiveStartKey: first.lastEvaluatedKey,
+    });
+    assert.deepEqual(
+      rest.items.map((x) => x.sk),
+      ['z'],
+    );
     assert.equal(rest.lastEvaluatedKey, undefined, 'no empty extra page');
-    await assert.rejects(tables.query('events', { partition: 'u', sort: { beginsWith: 'a', eq: 'b' } }), code('ValidationException'));
+    await assert.rejects(
+      tables.query('events', { partition: 'u', sort: { beginsWith: 'a', eq: 'b' } }),
+      code('ValidationException'),
+    );
   });
 
   test('scan pagination over several partitions', async () => {
     const tables = serviceOn(await open());
-    await tables.createTable('scan', { partitionKey: { name: 'p', type: 'number' }, sortKey: { name: 'n', type: 'number' } });
+    await tables.createTable('scan', {
+      partitionKey: { name: 'p', type: 'number' },
+      sortKey: { name: 'n', type: 'number' },
+    });
     const expected: string[] = [];
     for (const p of [3, -1, 2]) for (const n of [2, 1]) await tables.putItem('scan', { p, n });
     for (const p of [-1, 2, 3]) for (const n of [1, 2]) expected.push(`${p}/${n}`);
@@ -168,7 +223,10 @@ forEachStore((_name, open) => {
       cursor = page.cursor;
     } while (cursor !== undefined);
     assert.deepEqual(seen, expected);
-    assert.deepEqual((await tables.scan('scan', { filter: 'n = :one', values: { ':one': 1 } })).items.length, 3);
+    assert.deepEqual(
+      (await tables.scan('scan', { filter: 'n = :one', values: { ':one': 1 } })).items.length,
+      3,
+    );
   });
 
   test('key, type and size errors name the attribute and table', async () => {
@@ -179,15 +237,33 @@ forEachStore((_name, open) => {
       assert.match(err.message, /partition key 'id' of table 'typed'.*got nothing/);
       return true;
     });
-    await assert.rejects(tables.putItem('typed', { id: 'a', ts: '1' }), /sort key 'ts' of table 'typed' must be a finite number/);
+    await assert.rejects(
+      tables.putItem('typed', { id: 'a', ts: '1' }),
+      /sort key 'ts' of table 'typed' must be a finite number/,
+    );
     await assert.rejects(tables.putItem('typed', { id: 7, ts: 1 }), /must be a non-empty string/);
-    await assert.rejects(tables.getItem('typed', { id: 'a', ts: 1, extra: 1 }), /'extra', which is not a key of table 'typed'/);
-    await assert.rejects(tables.putItem('typed', { id: 'a', ts: 1, blob: 'x'.repeat(400 * 1024) }), /exceeds the maximum of 409600 bytes/);
+    await assert.rejects(
+      tables.getItem('typed', { id: 'a', ts: 1, extra: 1 }),
+      /'extra', which is not a key of table 'typed'/,
+    );
+    await assert.rejects(
+      tables.putItem('typed', { id: 'a', ts: 1, blob: 'x'.repeat(400 * 1024) }),
+      /exceeds the maximum of 409600 bytes/,
+    );
     await tables.putItem('typed', { id: 'a', ts: 1, blob: 'x'.repeat(300 * 1024) });
-    await assert.rejects(tables.query('typed', { partition: 'a', sort: { beginsWith: 'x' } }), /needs a string sort key/);
-    await assert.rejects(tables.createTable('typed', { partitionKey: 'id' }), code('ResourceConflictException'));
+    await assert.rejects(
+      tables.query('typed', { partition: 'a', sort: { beginsWith: 'x' } }),
+      /needs a string sort key/,
+    );
+    await assert.rejects(
+      tables.createTable('typed', { partitionKey: 'id' }),
+      code('ResourceConflictException'),
+    );
     await assert.rejects(tables.createTable('x', { partitionKey: 'id' }), /3-255 characters/);
-    await assert.rejects(tables.createTable('bad', { partitionKey: { name: 'id', type: 'bool' } }), /must be string or number/);
+    await assert.rejects(
+      tables.createTable('bad', { partitionKey: { name: 'id', type: 'bool' } }),
+      /must be string or number/,
+    );
     await assert.rejects(tables.putItem('nope', { id: 'a' }), code('ResourceNotFoundException'));
   });
 
@@ -197,7 +273,9 @@ forEachStore((_name, open) => {
     await tables.createTable('stream', { partitionKey: 'id', stream: true });
     await tables.putItem('stream', { id: 'a', v: 1 });
     await tables.putItem('stream', { id: 'a', v: 2 });
-    await assert.rejects(tables.putItem('stream', { id: 'a', v: 3 }, { condition: 'attribute_not_exists(id)' }));
+    await assert.rejects(
+      tables.putItem('stream', { id: 'a', v: 3 }, { condition: 'attribute_not_exists(id)' }),
+    );
     await tables.deleteItem('stream', { id: 'a' });
     await tables.deleteItem('stream', { id: 'a' }); // nothing to delete: no record
     const records = await store.documents.readStream('stream', 0, 100);
@@ -213,7 +291,10 @@ forEachStore((_name, open) => {
     // Concurrent writers to one table still get gap-free, increasing sequence numbers.
     await Promise.all(Array.from({ length: 10 }, (_, i) => tables.putItem('stream', { id: `k${i}` })));
     const all = await store.documents.readStream('stream', 0, 100);
-    assert.deepEqual(all.map((r) => r.seq), Array.from({ length: 13 }, (_, i) => i + 1));
+    assert.deepEqual(
+      all.map((r) => r.seq),
+      Array.from({ length: 13 }, (_, i) => i + 1),
+    );
     assert.equal(await store.documents.trimStream(Date.now() + 1), 13);
   });
 });
