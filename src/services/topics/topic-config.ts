@@ -187,7 +187,10 @@ function parseTrigger(
   where: string,
 ): Omit<WantedSubscription, 'ownerFunction' | 'endpoint' | 'protocol'> {
   if (typeof value === 'string') {
-    return { topic: value.startsWith('arn:') ? topicFromArn(value, where) : checkTopicName(value, where) };
+    return {
+      topic: value.startsWith('arn:') ? topicFromArn(value, where) : checkTopicName(value, where),
+      filterPolicyScope: 'MessageAttributes',
+    };
   }
   if (!isMapping(value)) {
     return bad(
