@@ -157,7 +157,7 @@ export class StreamPoller {
         }
         attempts++;
         if (trigger.bisectBatchOnFunctionError && records.length > 1) {
-          // Halve the batch to isolate a bad record; the halving itself is not an extra retry.
+          // Halve the batch to isolate a bad record; a later skip then skips only the smaller batch.
           size = Math.ceil(records.length / 2);
         }
         if (trigger.maximumRetryAttempts >= 0 && attempts > trigger.maximumRetryAttempts) {
