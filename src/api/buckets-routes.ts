@@ -22,7 +22,7 @@ const optionsSchema = z
     contentEncoding: z.string().optional(),
     contentDisposition: z.string().optional(),
     cacheControl: z.string().optional(),
-    metadata: z.record(z.string()).optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
   })
   .strict();
 

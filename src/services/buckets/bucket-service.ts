@@ -8,7 +8,12 @@ import { BucketEventDrainer } from '../../events/buckets/bucket-event-drainer.js
 import type { BucketEventName } from '../../events/buckets/bucket-triggers.js';
 import { notificationsFor, parseBucketTriggers } from '../../events/buckets/bucket-triggers.js';
 import type { Lifecycle } from '../../server/lifecycle.js';
-import type { NotificationBuilder, ObjectStore, StoredObject } from '../../store/ports/objects.js';
+import type {
+  BucketTrigger,
+  NotificationBuilder,
+  ObjectStore,
+  StoredObject,
+} from '../../store/ports/objects.js';
 import type { ServiceContext } from '../service-context.js';
 import { checkBucketName, checkKey } from './bucket-names.js';
 import type {
@@ -322,6 +327,11 @@ export class BucketService implements Lifecycle, BucketOperations {
   async listMultipartUploads(bucket: string, prefix?: string): Promise<MultipartUploadInfo[]> {
     await this.#requireBucket(bucket);
     return this.#multipart.list(bucket, prefix);
+  }
+
+  /** The bucket triggers of every app, or of one bucket (ordered by function, then position). */
+  listTriggers(bucket?: string): Promise<BucketTrigger[]> {
+    return this.#store.listTriggers(bucket);
   }
 
   /** Commit a written object's row (and its notifications), then drop the file it replaced. */

@@ -132,7 +132,7 @@ export class MultipartUploads {
     // Under the upload's lock, so no part is replaced while its file is being concatenated.
     return this.#d.locks.run(`upload\u0000${uploadId}`, async () => {
       const stored = new Map((await this.#d.store.listParts(uploadId)).map((p) => [p.partNumber, p]));
-      const chosen = parts.map((p, i) => {
+      const chosen = parts.map((p) => {
         const part = stored.get(p.partNumber);
         if (!part || unquote(part.etag) !== unquote(p.etag)) {
           throw new NimbusError(
@@ -140,13 +140,15 @@ export class MultipartUploads {
             `Part ${p.partNumber} ${part ? `has ETag ${part.etag}, not ${p.etag}` : 'was not uploaded'}; list the parts with ListParts and complete with their ETags.`,
           );
         }
-        if (i < parts.length - 1 && part.size < this.#d.limits.minPartSize) {
+        return part;
+      });
+      chosen.slice(0, -1).forEach((part) => {
+        if (part.size < this.#d.limits.minPartSize) {
           throw new NimbusError(
             'EntityTooSmall',
-            `Part ${p.partNumber} is ${part.size} bytes; every part but the last must be at least ${this.#d.limits.minPartSize} bytes.`,
+            `Part ${part.partNumber} is ${part.size} bytes; every part but the last must be at least ${this.#d.limits.minPartSize} bytes.`,
           );
         }
-        return part;
       });
       const md5s = Buffer.concat(chosen.map((p) => Buffer.from(unquote(p.etag), 'hex')));
       const etag = `"${createHash('md5').update(md5s).digest('hex')}-${chosen.length}"`;
