@@ -60,6 +60,7 @@ export class WebhookDeliverer implements Lifecycle {
   #wake: (() => void) | undefined;
   #woken = false;
   #listening: Subscription | undefined;
+  #listen: Promise<void> | undefined;
 
   constructor(
     store: TopicStore,
@@ -86,7 +87,7 @@ export class WebhookDeliverer implements Lifecycle {
     this.#abort = new AbortController();
     this.#loop = this.#run();
     if (this.#notifier !== undefined) {
-      this.#notifier
+      this.#listen = this.#notifier
         .listen(TOPIC_DELIVERIES_CHANNEL, () => this.wake())
         .then(async (sub) => {
           if (this.#running) this.#listening = sub;
@@ -105,6 +106,8 @@ export class WebhookDeliverer implements Lifecycle {
     this.wake();
     await this.#loop;
     await Promise.allSettled([...this.#inFlight]);
+    // A listen still connecting closes its own subscription once it sees the worker stopped.
+    await this.#listen;
     await this.#listening?.close().catch(this.#onError);
     this.#listening = undefined;
   }
