@@ -155,11 +155,16 @@ export class StreamPoller {
           attempts = 0;
           continue;
         }
-        attempts++;
         if (trigger.bisectBatchOnFunctionError && records.length > 1) {
-          // Halve the batch to isolate a bad record; a later skip then skips only the smaller batch.
+          // Halve the batch to isolate a bad record. As in Lambda, splitting does not count
+          // towards maximumRetryAttempts: only failures of a single-record batch do.
           size = Math.ceil(records.length / 2);
+          this.#deps.warn(
+            `table trigger ${trigger.id}: batch of ${records.length} failed, retrying in halves: ${outcome.error}`,
+          );
+          continue;
         }
+        attempts++;
         if (trigger.maximumRetryAttempts >= 0 && attempts > trigger.maximumRetryAttempts) {
           const first = records[0]!.seq;
           await this.#deps.store.setCheckpoint(trigger.id, last);
