@@ -9,7 +9,7 @@ installLeakGuard();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-forEachStore((_name, open) => {
+forEachStore((_name, open, stores) => {
   test('send, receive, delete; a received message is invisible until deleted', async () => {
     const q = queueService(await open());
     const info = await q.createQueue('jobs');
@@ -109,6 +109,27 @@ forEachStore((_name, open) => {
     const aborted = q.receiveMessages('jobs', { waitTimeSeconds: 20, signal: abort.signal });
     setTimeout(() => abort.abort(), 50);
     assert.deepEqual(await aborted, []);
+  });
+
+  test('a long poll on one node receives a message sent on another (LISTEN/NOTIFY, or polling)', async () => {
+    const target = stores.target();
+    const a = queueService(await stores.openAt(target));
+    const b = queueService(await stores.openAt(target));
+    a.start();
+    b.start();
+    b.start(); // idempotent
+    try {
+      await a.createQueue('shared');
+      const waiting = b.receiveMessages('shared', { waitTimeSeconds: 10 });
+      await sleep(200);
+      await a.sendMessage('shared', { body: 'across' });
+      const [m] = await waiting;
+      assert.equal(m?.body, 'across');
+    } finally {
+      await a.stop();
+      await b.stop();
+      await b.stop(); // idempotent
+    }
   });
 
   test('batches: send 10, receive in batches of up to 10, batch errors', async () => {

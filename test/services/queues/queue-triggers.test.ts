@@ -26,8 +26,14 @@ functions:
           batchSize: 5
           maximumBatchingWindow: 1
           functionResponseType: ReportBatchItemFailures
+  big:
+    handler: index.big
+    runtime: nodejs
+    events:
+      - queue: { queue: bulk, batchSize: 25, batchWindow: 2, maxConcurrency: 1 }
 resources:
   queues:
+    bulk: {}
     jobs: { visibilityTimeout: 1, deadLetter: { queue: jobs-dlq, maxReceiveCount: 2 } }
     partial: { visibilityTimeout: 1 }
 `,
@@ -38,6 +44,9 @@ export const work = async (event) => {
     if (r.body === 'fail') throw new Error('poison');
   }
   return {};
+};
+export const big = async (event) => {
+  console.log('BATCH ' + event.Records.length);
 };
 export const partial = async (event) => ({
   batchItemFailures: event.Records.filter((r) => r.body.startsWith('bad')).map((r) => ({ itemIdentifier: r.messageId })),
@@ -81,9 +90,29 @@ forEachStore((_name, open) => {
       };
       assert.deepEqual(
         list.queues.map((q) => q.name),
-        ['jobs', 'jobs-dlq', 'partial'],
+        ['bulk', 'jobs', 'jobs-dlq', 'partial'],
       );
-      assert.equal(list.queues[0]!.settings.visibilityTimeout, 1);
+      assert.equal(list.queues[1]!.settings.visibilityTimeout, 1);
+
+      // A batch larger than one receive, filled within the batching window.
+      for (let i = 0; i < 25; i += 10) {
+        const entries = Array.from({ length: Math.min(10, 25 - i) }, (_, j) => ({
+          id: `e${j}`,
+          body: `b${i + j}`,
+        }));
+        assert.equal((await send(t, 'bulk', { entries })).status, 200);
+      }
+      let sizes: number[] = [];
+      await until('the bulk queue to be consumed', async () => {
+        const { lines } = (await (await t.fetchV1('/v1/functions/qt-big/logs')).json()) as {
+          lines: Array<{ message: string }>;
+        };
+        sizes = lines
+          .filter((l) => l.message.includes('BATCH '))
+          .map((l) => Number(/BATCH (\d+)/.exec(l.message)![1]));
+        return sizes.reduce((a, b) => a + b, 0) === 25;
+      });
+      assert.ok(Math.max(...sizes) > 10, `a batch of more than 10 records (batches: ${sizes.join(', ')})`);
 
       // Success: the message is consumed and deleted; the function saw an SQS-shaped record.
       const sent = (await (
@@ -148,7 +177,8 @@ forEachStore((_name, open) => {
         ...APP,
         'nimbus.yml': APP['nimbus.yml']
           .replace(/ {4}events:\n {6}- queue: jobs\n/, '')
-          .replace(/ {4}events:\n {6}- sqs:[\s\S]*?ReportBatchItemFailures\n/, ''),
+          .replace(/ {4}events:\n {6}- sqs:[\s\S]*?ReportBatchItemFailures\n/, '')
+          .replace(/ {4}events:\n {6}- queue: \{ queue: bulk.*\n/, ''),
       });
       assert.deepEqual(await t.server.platform.store.queues.listTriggers(), []);
       assert.equal((await send(t, 'jobs', { body: 'stays' })).status, 200);
