@@ -3,7 +3,7 @@
 // calling a bare node:http server. Standalone: `node --import tsx bench/queues.ts [--quick]`
 // replaces the "Queues" section of bench/RESULTS.md; run-all.ts runs it as `queues`.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -325,7 +325,9 @@ function writeSection(file: string, out: BenchOutput, quick: boolean): void {
   const lines = [
     SECTION,
     '',
-    `Measured by \`node --import tsx bench/queues.ts${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${facts}.`,
+    `Measured by \`node --import tsx bench/queues.ts${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${facts}. Load average when it finished: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')} (1 / 5 / 15 min; other work shared the 2 cores, so treat the figures as lower bounds).`,
     '',
     ...table(
       ['figure', 'value'],
