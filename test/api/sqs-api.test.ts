@@ -8,6 +8,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -15,6 +16,7 @@ import {
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListDeadLetterSourceQueuesCommand,
   ListQueuesCommand,
   PurgeQueueCommand,
   QueueDoesNotExist,
@@ -24,6 +26,8 @@ import {
   SendMessageCommand,
   SetQueueAttributesCommand,
   SQSClient,
+  StartMessageMoveTaskCommand,
+  TagQueueCommand,
   TooManyEntriesInBatchRequest,
 } from '@aws-sdk/client-sqs';
 import { md5OfMessageAttributes } from '../../src/api/sqs/message-md5.js';
@@ -370,6 +374,87 @@ forEachStore((storeName, open) => {
       await assert.rejects(
         sqs.send(new CreateQueueCommand({ QueueName: 'bad name!' })),
         (err: Error) => err.name === 'InvalidParameterValue',
+      );
+    });
+
+    test('delays, visibility batches, dead-letter sources and moving messages back', async () => {
+      const url = await create('later');
+      await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'soon', DelaySeconds: 60 }));
+      const delayed = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
+        }),
+      );
+      assert.deepEqual(delayed.Attributes, { ApproximateNumberOfMessagesDelayed: '1' });
+      assert.equal((await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }))).Messages, undefined);
+
+      const dlqUrl = await create('back-dlq');
+      const srcUrl = await create('back', {
+        VisibilityTimeout: '600',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: 'back-dlq', maxReceiveCount: 1 }),
+      });
+      const sources = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlqUrl }));
+      assert.deepEqual(sources.queueUrls, [srcUrl]);
+
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: srcUrl,
+          Entries: [
+            { Id: 'a', MessageBody: 'a' },
+            { Id: 'b', MessageBody: 'b' },
+          ],
+        }),
+      );
+      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: srcUrl, MaxNumberOfMessages: 10 }));
+      assert.equal(got.Messages?.length, 2);
+      const changed = await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: srcUrl,
+          Entries: [
+            ...got.Messages!.map((m, i) => ({
+              Id: `v${i}`,
+              ReceiptHandle: m.ReceiptHandle,
+              VisibilityTimeout: 0,
+            })),
+            { Id: 'bad', ReceiptHandle: 'garbage', VisibilityTimeout: 0 },
+          ],
+        }),
+      );
+      assert.deepEqual(changed.Successful?.map((e) => e.Id).sort(), ['v0', 'v1']);
+      assert.equal(changed.Failed?.[0]?.Id, 'bad');
+      // Received once already: the next receive moves both to the dead-letter queue.
+      assert.equal((await sqs.send(new ReceiveMessageCommand({ QueueUrl: srcUrl }))).Messages, undefined);
+      const dead = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
+      assert.equal(dead.Attributes?.['ApproximateNumberOfMessages'], '2');
+
+      const task = await sqs.send(
+        new StartMessageMoveTaskCommand({ SourceArn: 'arn:aws:sqs:us-east-1:000000000000:back-dlq' }),
+      );
+      assert.ok(task.TaskHandle);
+      const back = await sqs.send(new ReceiveMessageCommand({ QueueUrl: srcUrl, MaxNumberOfMessages: 10 }));
+      assert.deepEqual(back.Messages?.map((m) => m.Body).sort(), ['a', 'b']);
+    });
+
+    test('bad messages: invalid characters, too large, unsupported actions', async () => {
+      const url = await create('strict', { MaximumMessageSize: '1024' });
+      await assert.rejects(
+        sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'bell \u0007' })),
+        (err: Error) => err.name === 'InvalidMessageContents' && /U\+0007/.test(err.message),
+      );
+      await assert.rejects(
+        sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x'.repeat(1025) })),
+        (err: Error) => err.name === 'InvalidParameterValue',
+      );
+      await assert.rejects(
+        sqs.send(new TagQueueCommand({ QueueUrl: url, Tags: { team: 'a' } })),
+        (err: Error) => err.name === 'UnsupportedOperation' && /Supported actions/.test(err.message),
+      );
+      await assert.rejects(
+        sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 11 })),
+        (err: Error) => err.name === 'InvalidParameterValue' && /MaxNumberOfMessages/.test(err.message),
       );
     });
 
