@@ -492,6 +492,10 @@ forEachStore((storeName, open) => {
       assert.equal(body.__type, 'com.amazonaws.sqs#InvalidAction');
       assert.match(body.message, /Supported actions: .*ReceiveMessage/);
 
+      const untargeted = await signed({ 'content-type': 'application/x-amz-json-1.0' }, '{}');
+      assert.equal(untargeted.status, 400);
+      assert.match(((await untargeted.json()) as { message: string }).message, /X-Amz-Target/);
+
       const legacy = await signed(
         { 'content-type': 'application/x-www-form-urlencoded' },
         'Action=ListQueues&Version=2012-11-05',

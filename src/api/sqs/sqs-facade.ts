@@ -55,6 +55,12 @@ export async function handleSqs(
       body: body.length === 0 ? undefined : body,
     });
     const target = header(req, 'x-amz-target');
+    if (target === undefined && (header(req, 'content-type') ?? '').includes('json')) {
+      throw new SqsError(
+        'MissingParameter',
+        `The X-Amz-Target header is missing; send AmazonSQS.<Action> (one of ${SUPPORTED_SQS_ACTIONS.join(', ')}).`,
+      );
+    }
     if (target === undefined) {
       legacyQuery = true;
       throw new SqsError(
