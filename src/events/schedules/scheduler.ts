@@ -4,6 +4,8 @@ import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.j
 import { NimbusError, isNimbusError } from '../../errors.js';
 import type { Lifecycle } from '../../server/lifecycle.js';
 import type { ServiceContext } from '../../services/service-context.js';
+import type { HeldLock } from '../../store/coordination.js';
+import { advisoryLocksOf } from '../../store/coordination.js';
 import type { ScheduleRecord } from '../../store/ports/schedules.js';
 import type { ScheduleExpression } from './schedule-expression.js';
 import { parseScheduleExpression } from './schedule-expression.js';
@@ -22,7 +24,18 @@ export interface SchedulerOptions {
   readonly pendingLeaseMs?: number;
   /** Run the background timer on `start()`; false leaves evaluation to explicit calls. @default true */
   readonly timer?: boolean;
+  /**
+   * Where the store has advisory locks (PostgreSQL), only the node holding the scheduler lock runs
+   * the timer's evaluations; the others retry the lock every `leaderRetryMs`. Not needed for
+   * correctness (claims are compare-and-set) but spares every node polling the table. @default true
+   */
+  readonly leaderElection?: boolean;
+  /** How often a node that is not the leader tries to take the lock. @default 5000 */
+  readonly leaderRetryMs?: number;
 }
+
+/** The advisory lock key of the scheduler leader. */
+export const SCHEDULER_LOCK = 'nimbus-scheduler';
 
 const BATCH = 100;
 
@@ -58,6 +71,10 @@ export class Scheduler implements Lifecycle {
   readonly #lateMs: number;
   readonly #leaseMs: number;
   readonly #useTimer: boolean;
+  readonly #leaderElection: boolean;
+  readonly #leaderRetryMs: number;
+  #lock: HeldLock | undefined;
+  #nextLockTry = 0;
   readonly #expressions = new Map<string, ScheduleExpression>();
   #started = false;
   #stopped = false;
@@ -71,6 +88,15 @@ export class Scheduler implements Lifecycle {
     this.#lateMs = options.lateMs ?? 60_000;
     this.#leaseMs = options.pendingLeaseMs ?? 30_000;
     this.#useTimer = options.timer ?? true;
+    this.#leaderElection = options.leaderElection ?? true;
+    this.#leaderRetryMs = options.leaderRetryMs ?? 5000;
+  }
+
+  /** True while this node runs the evaluations (always, without advisory locks). */
+  get isLeader(): boolean {
+    return (
+      !this.#leaderElection || advisoryLocksOf(this.#ctx.store) === undefined || this.#lock !== undefined
+    );
   }
 
   /** Validates the app's `schedule` events and replaces its schedules on deploy. */
@@ -106,6 +132,25 @@ export class Scheduler implements Lifecycle {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;
+    const lock = this.#lock;
+    this.#lock = undefined;
+    await lock?.release().catch((err: unknown) => this.#ctx.onError(err));
+  }
+
+  /** Take the leader lock if needed and due for a try; true if this node should evaluate. */
+  async #lead(): Promise<boolean> {
+    const locks = this.#leaderElection ? advisoryLocksOf(this.#ctx.store) : undefined;
+    if (locks === undefined || this.#lock !== undefined) return true;
+    // Real time, not the injectable clock: this paces connection attempts.
+    if (Date.now() < this.#nextLockTry) return false;
+    this.#nextLockTry = Date.now() + this.#leaderRetryMs;
+    const lock = await locks.tryAcquire(SCHEDULER_LOCK);
+    if (lock === undefined) return false;
+    this.#lock = lock;
+    void lock.lost.then(() => {
+      if (this.#lock === lock) this.#lock = undefined;
+    });
+    return true;
   }
 
   #arm(delayMs: number): void {
@@ -121,6 +166,10 @@ export class Scheduler implements Lifecycle {
   async #loop(): Promise<void> {
     let delay = this.#pollMs;
     try {
+      if (!(await this.#lead())) {
+        this.#arm(this.#pollMs);
+        return;
+      }
       await this.evaluate();
       const earliest = await this.#ctx.store.schedules.earliest();
       if (earliest !== undefined) delay = Math.max(0, Math.min(this.#pollMs, earliest - this.#now()));
@@ -155,7 +204,8 @@ export class Scheduler implements Lifecycle {
         note(s, s.pendingTick, await this.#deliver(s, s.pendingTick));
       }
     }
-    for (;;) {
+    // Bounded: rows that keep failing (a store error) must not spin one evaluation forever.
+    for (let batch = 0; batch < 50; batch++) {
       const due = await store.due(now, BATCH);
       for (const s of due) {
         try {

@@ -267,6 +267,38 @@ forEachStore((_name, open, stores) => {
     assert.equal(fired.length, 1);
     assert.deepEqual(errors, []);
   });
+
+  test('with timers on one database, one leader (where locks exist) and each tick once', async () => {
+    const target = stores.target();
+    const fired: Fired[] = [];
+    const errors: unknown[] = [];
+    let clock = T0;
+    const storeA = await stores.openAt(target);
+    const storeB = await stores.openAt(target);
+    const a = new Scheduler(nodeCtx(storeA, fired, errors), { now: () => clock, pollMs: 20 });
+    const b = new Scheduler(nodeCtx(storeB, fired, errors), { now: () => clock, pollMs: 20 });
+    await a.deployHook.apply(spec([{ schedule: 'rate(1 minute)' }]));
+    await storeA.schedules.setEnabled('shop:work-schedule-1', true, T0 + 30_000);
+    a.start();
+    b.start();
+    const deadline = Date.now() + 5000;
+    const waitFor = async (n: number) => {
+      while (fired.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    };
+    clock = T0 + 30_000;
+    await waitFor(1);
+    clock = T0 + 90_000;
+    await waitFor(2);
+    await new Promise((r) => setTimeout(r, 100));
+    const leaders = [a.isLeader, b.isLeader].filter(Boolean).length;
+    await Promise.all([a.stop(), b.stop()]);
+    assert.equal(leaders, storeA.capabilities.advisoryLocks ? 1 : 2);
+    assert.deepEqual(
+      fired.map((f) => f.key),
+      [`schedule:shop:work-schedule-1:${T0 + 30_000}`, `schedule:shop:work-schedule-1:${T0 + 90_000}`],
+    );
+    assert.deepEqual(errors, []);
+  });
 });
 
 function nodeCtx(store: Store, fired: Fired[], errors: unknown[]): ServiceContext {
