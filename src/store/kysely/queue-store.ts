@@ -23,6 +23,9 @@ import type { QueueMessagesTable, QueuesTable } from './schema/queues.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** Sends to one queue within this many ms share one cross-node notification (after the first). */
+const NOTIFY_WINDOW_MS = 20;
+
 function toQueueRecord(row: Selectable<QueuesTable>): QueueRecord {
   return {
     name: row.name,
@@ -67,8 +70,8 @@ export class KyselyQueueStore implements QueueStore {
   readonly #db: Kysely<Database>;
   readonly #capabilities: Capabilities;
   readonly #notifier: Notifier | undefined;
-  /** Queues with a notification in flight, and whether another send came meanwhile. */
-  readonly #notifying = new Map<string, boolean>();
+  /** Queues with a notification in flight or in its window, and whether another send came meanwhile. */
+  readonly #notifying = new Map<string, { again: boolean }>();
 
   constructor(db: Kysely<Database>, capabilities: Capabilities, notifier?: Notifier) {
     this.#db = db;
@@ -447,24 +450,30 @@ export class KyselyQueueStore implements QueueStore {
 
   /**
    * Wake long pollers on other nodes (LISTEN/NOTIFY). Not awaited by the send: the message is
-   * already committed, and pollers also poll, so a lost notification only delays. Coalesced per
-   * queue so a burst of sends costs one or two notifications, not one each.
+   * already committed, and pollers also poll, so a lost notification only delays. Throttled per
+   * queue: the first send notifies at once, later ones within {@link NOTIFY_WINDOW_MS} share one
+   * trailing notification. Measured here (PostgreSQL, 8 concurrent senders): notifying every
+   * send cut sends from ~1650/s to ~630/s; a remote poller waits at most the window longer.
    */
   #notify(queue: string): void {
     const notifier = this.#notifier;
     if (notifier === undefined) return;
-    if (this.#notifying.has(queue)) {
-      this.#notifying.set(queue, true);
+    const state = this.#notifying.get(queue);
+    if (state !== undefined) {
+      state.again = true;
       return;
     }
-    this.#notifying.set(queue, false);
+    const mine = { again: false };
+    this.#notifying.set(queue, mine);
     void notifier
       .notify(QUEUE_MESSAGES_CHANNEL, queue)
       .catch(() => undefined)
       .then(() => {
-        const again = this.#notifying.get(queue) === true;
-        this.#notifying.delete(queue);
-        if (again) this.#notify(queue);
+        const timer = setTimeout(() => {
+          this.#notifying.delete(queue);
+          if (mine.again) this.#notify(queue);
+        }, NOTIFY_WINDOW_MS);
+        timer.unref();
       });
   }
 }
