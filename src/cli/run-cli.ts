@@ -9,6 +9,7 @@ import { EXIT, reportError, usageFailure } from './report-error.js';
 import { createOutput } from './output.js';
 import type { Output } from './output.js';
 import { aliasCommand } from './commands/alias.js';
+import { bucketsCommand } from './commands/buckets.js';
 import { deployCommand } from './commands/deploy.js';
 import { devCommand } from './commands/dev.js';
 import { initCommand } from './commands/init.js';
@@ -44,6 +45,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   keysCommand,
   queuesCommand,
   topicsCommand,
+  bucketsCommand,
   schedulesCommand,
   tablesCommand,
 ];
