@@ -64,6 +64,26 @@ forEachStore((_name, open) => {
       assert.equal(inv.result?.got['time'], new Date(tick).toISOString().replace('.000Z', 'Z'));
     });
 
+    test('a crash after the enqueue, before the confirm: the repair dedupes by idempotency key', async () => {
+      const { store, scheduler, services } = t.server.platform;
+      const s = (await store.schedules.get('sched:tick-schedule-1'))!;
+      const tick = s.nextFireAt! + 60_000 * 100;
+      await store.schedules.setEnabled(s.id, true, tick);
+      // What a node did before dying: claim the tick and enqueue it, but not confirm.
+      assert.equal(
+        await store.schedules.claimTick(s.id, tick, { next: tick + 60_000, fire: tick, now: tick }),
+        true,
+      );
+      const first = await services.enqueueAsync(s.functionName, Buffer.from('{}'), {
+        idempotencyKey: `schedule:${s.id}:${tick}`,
+      });
+      // After the lease, any node repairs the pending tick with the same key.
+      const repaired = await scheduler.evaluate(tick + 31_000);
+      assert.equal(repaired.length, 1);
+      assert.equal(repaired[0]!.invocationId, first, 'the second enqueue returns the first invocation');
+      assert.equal((await store.schedules.get(s.id))!.pendingTick, undefined);
+    });
+
     test('GET /v1/schedules lists with next fire times; show by id or name', async () => {
       const res = await t.fetchV1('/v1/schedules?app=sched');
       assert.equal(res.status, 200);
