@@ -10,6 +10,7 @@ import { checkTimeZone, parseScheduleExpression } from './schedule-expression.js
 /** The zone of a schedule that names none. @default 'UTC' (as EventBridge rules) */
 export const DEFAULT_TIME_ZONE = 'UTC';
 
+// `method` (Serverless: eventBus or scheduler) is accepted and ignored: both behave the same here.
 const KEYS = new Set([
   'rate',
   'cron',
@@ -20,6 +21,7 @@ const KEYS = new Set([
   'name',
   'description',
   'catchUp',
+  'method',
 ]);
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const EXAMPLE =
