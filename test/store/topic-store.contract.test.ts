@@ -199,6 +199,14 @@ forEachStore((_name, open) => {
     assert.equal((await t.listDeliveries('updates', { limit: 2 })).length, 2);
   });
 
+  test('a publish with more deliveries than one statement takes stores them all', async () => {
+    const store = await open();
+    await store.topics.addDeliveries(
+      Array.from({ length: 1203 }, (_, i) => delivery({ id: `big${i}`, topic: 'big' })),
+    );
+    assert.equal((await store.topics.listDeliveries('big', { limit: 2000 })).length, 1203);
+  });
+
   test('concurrent claims never hand out the same delivery twice', async () => {
     const store = await open();
     const t = store.topics;

@@ -61,6 +61,8 @@ export class WebhookDeliverer implements Lifecycle {
   #woken = false;
   #listening: Subscription | undefined;
   #listen: Promise<void> | undefined;
+  /** Earliest retry this worker scheduled (epoch ms), so it wakes for it before the next poll. */
+  #nextDue = Infinity;
 
   constructor(
     store: TopicStore,
@@ -144,7 +146,10 @@ export class WebhookDeliverer implements Lifecycle {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.#pollMs);
+      // Retries this worker scheduled wake it when due, not at the next poll.
+      const wait = Math.max(0, Math.min(this.#pollMs, this.#nextDue - Date.now()));
+      this.#nextDue = Infinity;
+      const timer = setTimeout(done, wait);
       function done(): void {
         clearTimeout(timer);
         resolve();
@@ -188,7 +193,9 @@ export class WebhookDeliverer implements Lifecycle {
         error: result.error,
       });
     } else {
-      await this.#store.releaseDelivery(row.id, Date.now() + backoffMs(policy, row.attempts), {
+      const due = Date.now() + backoffMs(policy, row.attempts);
+      this.#nextDue = Math.min(this.#nextDue, due);
+      await this.#store.releaseDelivery(row.id, due, {
         lastStatus: result.status,
         error: result.error,
       });

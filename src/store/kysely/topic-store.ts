@@ -1,6 +1,6 @@
 // TopicStore over Kysely (SQLite and PostgreSQL): topics, subscriptions, leased webhook deliveries.
 
-import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { ExpressionBuilder, Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { Notifier } from '../coordination.js';
 import type {
   DeliveryRecord,
@@ -241,30 +241,37 @@ export class KyselyTopicStore implements TopicStore {
   async addDeliveries(deliveries: readonly NewDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
     const now = Date.now();
-    // One multi-row insert is one transaction: all of a publish's deliveries commit together.
-    await this.#db
-      .insertInto('topic_deliveries')
-      .values(
-        deliveries.map((d) => ({
-          id: d.id,
-          subscription_id: d.subscriptionId,
-          topic: d.topic,
-          message_id: d.messageId,
-          protocol: d.protocol,
-          endpoint: d.endpoint,
-          body: d.body,
-          status: d.failedWith === undefined ? 'pending' : 'failed',
-          attempts: 0,
-          max_attempts: d.maxAttempts,
-          created_at: now,
-          available_at: now,
-          lease_until: null,
-          last_status: null,
-          last_error: d.failedWith ?? null,
-          finished_at: d.failedWith === undefined ? null : now,
-        })),
-      )
-      .execute();
+    const rows = deliveries.map((d) => ({
+      id: d.id,
+      subscription_id: d.subscriptionId,
+      topic: d.topic,
+      message_id: d.messageId,
+      protocol: d.protocol,
+      endpoint: d.endpoint,
+      body: d.body,
+      status: d.failedWith === undefined ? 'pending' : 'failed',
+      attempts: 0,
+      max_attempts: d.maxAttempts,
+      created_at: now,
+      available_at: now,
+      lease_until: null,
+      last_status: null,
+      last_error: d.failedWith ?? null,
+      finished_at: d.failedWith === undefined ? null : now,
+    }));
+    // One transaction: all of a publish's deliveries commit together. Chunks keep each statement
+    // under SQLite's bound-parameter limit (16 columns × 500 rows).
+    if (rows.length <= 500) await this.#db.insertInto('topic_deliveries').values(rows).execute();
+    else {
+      await this.#db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.length; i += 500) {
+          await trx
+            .insertInto('topic_deliveries')
+            .values(rows.slice(i, i + 500))
+            .execute();
+        }
+      });
+    }
     if (this.#notifier !== undefined && deliveries.some((d) => d.failedWith === undefined)) {
       // Wakes deliverers on other nodes; they also poll, so a lost notification only delays.
       await this.#notifier.notify(TOPIC_DELIVERIES_CHANNEL).catch(() => undefined);
@@ -274,15 +281,23 @@ export class KyselyTopicStore implements TopicStore {
   async claimDeliveries(limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
     if (limit <= 0) return [];
     const now = Date.now();
+    const due = (eb: ExpressionBuilder<Database, 'topic_deliveries'>) =>
+      eb.or([
+        eb.and([eb('status', '=', 'pending'), eb('available_at', '<=', now)]),
+        eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', now)]),
+      ]);
+    // Idle workers poll: a read first, so an idle poll never takes SQLite's write lock.
+    const any = await this.#db
+      .selectFrom('topic_deliveries')
+      .select('id')
+      .where(due)
+      .limit(1)
+      .executeTakeFirst();
+    if (any === undefined) return [];
     let pick = this.#db
       .selectFrom('topic_deliveries')
       .select('id')
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status', '=', 'pending'), eb('available_at', '<=', now)]),
-          eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', now)]),
-        ]),
-      )
+      .where(due)
       .orderBy('available_at')
       .orderBy('created_at')
       .limit(limit);
