@@ -1,6 +1,6 @@
 // The queues and their messages port: what the queues service needs from storage. One
 // implementation per backend family (kysely/queue-store.ts), one contract suite
-// service-level suites in test/services/queues/).
+// (test/store/queue-store.contract.test.ts), plus the service-level suites in test/services/queues/.
 
 /** A queue row: settings are the service's QueueSettings as JSON text. */
 export interface QueueRecord {
