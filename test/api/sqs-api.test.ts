@@ -68,7 +68,12 @@ forEachStore((storeName, open) => {
       const url = await create('orders', { VisibilityTimeout: '45', DelaySeconds: '0' });
       assert.equal(url, `${t.url}/000000000000/orders`);
       assert.equal(await create('orders', { VisibilityTimeout: '45' }), url, 'same settings: idempotent');
-      await assert.rejects(create('orders', { VisibilityTimeout: '46' }), QueueNameExists);
+      assert.equal(await create('orders'), url, 'no attributes: the existing queue');
+      await assert.rejects(create('orders', { VisibilityTimeout: '46' }), (err: Error) => {
+        assert.ok(err instanceof QueueNameExists);
+        assert.match(err.message, /VisibilityTimeout/);
+        return true;
+      });
       await create('orders-archive');
       await create('other');
       const got = await sqs.send(new GetQueueUrlCommand({ QueueName: 'orders' }));

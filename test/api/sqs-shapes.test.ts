@@ -21,6 +21,7 @@ import {
   selectMessageAttributes,
 } from '../../src/api/sqs/sqs-shapes.js';
 import {
+  differingAttributes,
   queueAttributes,
   resolveQueueAttributeNames,
   settingsFromAttributes,
@@ -233,6 +234,18 @@ test('queue attributes: SQS names to settings and back', () => {
     deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:dlq',
     maxReceiveCount: 4,
   });
+  assert.deepEqual(differingAttributes(info.settings, {}), []);
+  assert.deepEqual(
+    differingAttributes(info.settings, {
+      visibilityTimeout: 30,
+      deadLetter: { queue: 'dlq', maxReceiveCount: 4 },
+    }),
+    [],
+  );
+  assert.deepEqual(differingAttributes(info.settings, { visibilityTimeout: 31, deadLetter: undefined }), [
+    'VisibilityTimeout',
+    'RedrivePolicy',
+  ]);
   assert.throws(
     () => resolveQueueAttributeNames(['Nope']),
     (e: SqsError) => e.type === 'InvalidAttributeName',

@@ -11,6 +11,7 @@ import {
 } from './sqs-action-context.js';
 import { SqsError } from './sqs-errors.js';
 import {
+  differingAttributes,
   needsCounts,
   queueAttributes,
   resolveQueueAttributeNames,
@@ -49,6 +50,17 @@ const createQueue: SqsAction = async (ctx, input) => {
   }
   // tags are accepted and ignored (see docs/resources.md).
   optionalStringMap(input, 'tags');
+  const existing = await ctx.ops.getQueue(name);
+  if (existing !== undefined) {
+    const differing = differingAttributes(existing.settings, settings);
+    if (differing.length > 0) {
+      throw new SqsError(
+        'QueueNameExists',
+        `A queue named '${name}' already exists with a different value for ${differing.join(', ')}; change it with SetQueueAttributes, or pick another name.`,
+      );
+    }
+    return { QueueUrl: urlOf(ctx, existing.name) };
+  }
   const info = await ctx.ops.createQueue(name, settings);
   return { QueueUrl: urlOf(ctx, info.name) };
 };
@@ -74,7 +86,11 @@ const listQueues: SqsAction = async (ctx, input) => {
     }
     after = Buffer.from(token, 'base64url').toString('utf8');
   }
-  let queues = await ctx.ops.listQueues(prefix === '' ? undefined : prefix);
+  // Sorted here, by code units, because the NextToken comparison below uses the same order
+  // (a database collation could order names differently).
+  let queues = (await ctx.ops.listQueues(prefix === '' ? undefined : prefix)).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   if (after !== undefined) queues = queues.filter((q) => q.name > after);
   const limit = max ?? 1000;
   const page = queues.slice(0, limit);

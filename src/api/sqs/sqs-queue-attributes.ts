@@ -1,7 +1,12 @@
 // Queue attributes: SQS's string attribute map (CreateQueue, SetQueueAttributes,
 // GetQueueAttributes) to and from the queue service's camelCase settings.
 
-import type { QueueCounts, QueueInfo, QueueSettingsInput } from '../../services/queues/queue-types.js';
+import type {
+  QueueCounts,
+  QueueInfo,
+  QueueSettings,
+  QueueSettingsInput,
+} from '../../services/queues/queue-types.js';
 import { SqsError } from './sqs-errors.js';
 import { asObject, queueArn, queueNameOfArn } from './sqs-shapes.js';
 
@@ -118,6 +123,34 @@ export function settingsFromAttributes(
     }
   }
   return settings;
+}
+
+const ATTRIBUTE_OF_SETTING: Readonly<Record<keyof QueueSettings, string>> = {
+  visibilityTimeout: 'VisibilityTimeout',
+  delaySeconds: 'DelaySeconds',
+  messageRetentionPeriod: 'MessageRetentionPeriod',
+  maximumMessageSize: 'MaximumMessageSize',
+  receiveMessageWaitTime: 'ReceiveMessageWaitTimeSeconds',
+  fifo: 'FifoQueue',
+  contentBasedDeduplication: 'ContentBasedDeduplication',
+  deadLetter: 'RedrivePolicy',
+};
+
+/**
+ * The SQS attribute names whose value in `given` differs from the queue's `current` settings.
+ * Only what was given is compared: CreateQueue with fewer attributes than the queue has (or none)
+ * returns the existing queue, as SQS does, so "create if missing" code works on queues declared
+ * with settings in nimbus.yml.
+ */
+export function differingAttributes(current: QueueSettings, given: QueueSettingsInput): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(given) as Array<[keyof QueueSettings, unknown]>) {
+    const now = current[key];
+    const same =
+      key === 'deadLetter' ? JSON.stringify(now ?? null) === JSON.stringify(value ?? null) : now === value;
+    if (!same) out.push(ATTRIBUTE_OF_SETTING[key]);
+  }
+  return out;
 }
 
 /** The attribute names a GetQueueAttributes call asked for (`All` expands). */
