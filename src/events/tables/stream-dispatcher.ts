@@ -1,9 +1,9 @@
-// Runs one StreamPoller per stored table trigger, wakes them on local writes, and trims stream
-// records older than 24 hours.
+// Runs one StreamPoller per stored table trigger (on one node of a cluster), wakes them on local
+// writes, and trims stream records older than 24 hours.
 
 import type { InvokeService } from '../../invoke/invoke-service.js';
 import type { ServerLogger } from '../../server/server-options.js';
-import type { AdvisoryLocks } from '../../store/coordination.js';
+import type { AdvisoryLocks, HeldLock } from '../../store/coordination.js';
 import type { DocumentStore } from '../../store/ports/documents.js';
 import { StreamPoller } from './stream-poller.js';
 import type { StreamPollerOptions } from './stream-poller.js';
@@ -30,7 +30,16 @@ export interface StreamDispatcherDeps {
   readonly onError: (err: unknown) => void;
 }
 
-/** The pollers of every table trigger on this node. */
+/** The advisory lock whose holder runs every table trigger's poller. */
+export const STREAMS_LEADER_LOCK = 'table-streams';
+
+/**
+ * The pollers of every table trigger. With advisory locks (several nodes on one PostgreSQL),
+ * only the node holding {@link STREAMS_LEADER_LOCK} runs pollers; the others try to take it at
+ * every resync. Why one lock for all triggers rather than one per trigger: a PostgreSQL session
+ * lock pins a connection for as long as it is held, so per-trigger locks would cost one
+ * connection per trigger (and a connect per trigger per retry on every other node).
+ */
 export class StreamDispatcher {
   readonly #deps: StreamDispatcherDeps;
   readonly #options: Required<StreamDispatcherOptions>;
@@ -39,6 +48,7 @@ export class StreamDispatcher {
   #resyncTimer: NodeJS.Timeout | undefined;
   #trimTimer: NodeJS.Timeout | undefined;
   #syncing: Promise<void> = Promise.resolve();
+  #leader: HeldLock | undefined;
 
   constructor(deps: StreamDispatcherDeps, options: StreamDispatcherOptions = {}) {
     this.#deps = deps;
@@ -81,13 +91,46 @@ export class StreamDispatcher {
     clearInterval(this.#resyncTimer);
     clearInterval(this.#trimTimer);
     await this.#syncing;
+    await this.#stopPollers();
+    await this.#leader?.release();
+    this.#leader = undefined;
+  }
+
+  async #stopPollers(): Promise<void> {
     const pollers = [...this.#pollers.values()];
     this.#pollers.clear();
     await Promise.all(pollers.map((p) => p.stop()));
   }
 
+  /** True when this node runs the pollers: no locks (one node), or it holds the leader lock. */
+  async #lead(): Promise<boolean> {
+    const locks = this.#deps.locks;
+    if (locks === undefined) return true;
+    if (this.#leader !== undefined) return true;
+    const lock = await locks.tryAcquire(STREAMS_LEADER_LOCK);
+    if (lock === undefined) return false;
+    if (!this.#running) {
+      await lock.release();
+      return false;
+    }
+    this.#leader = lock;
+    void lock.lost.then(() => {
+      if (this.#leader !== lock) return;
+      // Lost the connection: another node may take over now, so stop at once (a batch in
+      // flight may then be delivered twice, which at-least-once allows).
+      this.#leader = undefined;
+      this.#deps.logger.warn('table streams: lost the leader lock; another node takes over the pollers');
+      void this.#stopPollers().catch(this.#deps.onError);
+    });
+    return true;
+  }
+
   async #syncNow(): Promise<void> {
     if (!this.#running) return;
+    if (!(await this.#lead())) {
+      await this.#stopPollers();
+      return;
+    }
     const triggers = await this.#deps.store.listTriggers();
     if (!this.#running) return;
     const ids = new Set(triggers.map((t) => t.id));
@@ -107,7 +150,6 @@ export class StreamDispatcher {
           invoker: this.#deps.invoker,
           region: this.#deps.region,
           accountId: this.#deps.accountId,
-          locks: this.#deps.locks,
           warn: (msg) => this.#deps.logger.warn(msg),
           onError: this.#deps.onError,
           options: this.#options,

@@ -2,7 +2,6 @@
 // function synchronously with batches in order, and advances the checkpoint only after success.
 
 import type { InvokeService } from '../../invoke/invoke-service.js';
-import type { AdvisoryLocks, HeldLock } from '../../store/coordination.js';
 import type { DocumentStore, StreamRecord, TableTrigger } from '../../store/ports/documents.js';
 import { toEventRecord } from './stream-records.js';
 
@@ -22,8 +21,6 @@ export interface StreamPollerDeps {
   readonly invoker: InvokeService;
   readonly region: string;
   readonly accountId: string;
-  /** Present on multi-node stores: only the holder of the trigger's lock polls it. */
-  readonly locks?: AdvisoryLocks | undefined;
   readonly warn: (msg: string) => void;
   readonly onError: (err: unknown) => void;
   readonly options: Required<StreamPollerOptions>;
@@ -42,7 +39,6 @@ export class StreamPoller {
   #woken = false;
   /** False while waiting out a retry delay: new records must not cut the backoff short. */
   #wakeable = true;
-  #lock: HeldLock | undefined;
 
   constructor(deps: StreamPollerDeps, trigger: TableTrigger) {
     this.#deps = deps;
@@ -73,8 +69,6 @@ export class StreamPoller {
     this.#stopped = true;
     this.#wakeUp?.();
     await this.#loop;
-    await this.#lock?.release();
-    this.#lock = undefined;
   }
 
   #sleep(ms: number, wakeable = true): Promise<void> {
@@ -96,30 +90,12 @@ export class StreamPoller {
     });
   }
 
-  /** True when this node may poll the trigger (no locks: a single-node store). */
-  async #holdsLock(): Promise<boolean> {
-    const locks = this.#deps.locks;
-    if (locks === undefined) return true;
-    if (this.#lock !== undefined) return true;
-    const lock = await locks.tryAcquire(`table-trigger:${this.#trigger.id}`);
-    if (lock === undefined) return false;
-    this.#lock = lock;
-    void lock.lost.then(() => {
-      if (this.#lock === lock) this.#lock = undefined;
-    });
-    return true;
-  }
-
   async #run(): Promise<void> {
     const { options } = this.#deps;
     let attempts = 0;
     let size = this.#trigger.batchSize;
     while (!this.#stopped) {
       try {
-        if (!(await this.#holdsLock())) {
-          await this.#sleep(options.pollIntervalMs);
-          continue;
-        }
         // Re-read each round: the checkpoint is the store's (it survives restarts and moves
         // between nodes with the lock), and a deploy may have changed the settings.
         const trigger = await this.#deps.store.getTrigger(this.#trigger.id);

@@ -1,6 +1,7 @@
 // Table change streams when functions fail, on both stores: batchItemFailures checkpoint part
 // of a batch, maximumRetryAttempts skips a poison record, bisect isolates it, removing the app
-// removes its trigger, and on PostgreSQL two nodes deliver each record once.
+// removes its trigger, and on PostgreSQL two nodes deliver each record once, the second taking
+// over when the first stops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -175,6 +176,12 @@ forEachStore((_name, open, stores) => {
       }
       const got = await waitFor(storeA, 'shared-sink', (x) => x.flat().length >= ids.length);
       assert.deepEqual(got.flat(), ids);
+      // The leader goes away: the other node takes the pollers over (at its next resync, <= 5 s)
+      // and continues from the stored checkpoint.
+      await a.close();
+      await b.platform.tables.putItem('shared', { id: 'after' });
+      const after = await waitFor(storeB, 'shared-sink', (x) => x.flat().includes('after'));
+      assert.deepEqual(after.flat(), [...ids, 'after']);
     } finally {
       await b.close();
       await a.close();
