@@ -111,7 +111,15 @@ export class TopicService implements Lifecycle {
       attributes,
     };
     const input = { attributes, message };
-    const matching = subs.filter((s) => this.#filterOf(s)?.matches(input) ?? true);
+    const matching = subs.filter((s) => {
+      try {
+        return this.#filterOf(s)?.matches(input) ?? true;
+      } catch (err) {
+        // A stored policy this version no longer accepts: skip that subscription, not the publish.
+        this.#ctx.onError(err);
+        return false;
+      }
+    });
 
     const deliveries: NewDelivery[] = [];
     const handovers: Array<Promise<unknown>> = [];
