@@ -310,6 +310,7 @@ function report(rows: PhaseResult[], stores: StoreKind[], seconds: number): Benc
     '- Baseline: the same 4 SDK clients sending `ListQueues` to `bench/lib/bare-server.ts` (node:http answering `{"ok":true}` at once), same run: the ceiling of SDK + HTTP on this machine.',
     '- SQLite: the default store in a temp data dir (WAL). PostgreSQL: the local server (127.0.0.1:5432), a fresh database per level, dropped after.',
     '- Latency: per-call wall time in the calling loop (performance.now), nearest-rank percentiles.',
+    "- Where the HTTP time goes (a `--cpu-prof` of the server process during the SQLite HTTP phases, `BENCH_SERVER_NODE_ARGS`): the server was idle about half the time, so the SDK clients in the benchmark process and the shared cores bound the HTTP figures, not the facade. Of the server's busy time, SQLite statements were the largest part, and better-sqlite3 `prepare` was about a third of the store time (Kysely prepares every query anew); socket writes next; SigV4 verification and the facade were a few percent each.",
   ];
   return { title: 'Queues', figures, details, method };
 }
