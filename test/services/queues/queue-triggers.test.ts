@@ -5,7 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { installLeakGuard } from '../../helpers/leak-guard.js';
 import { forEachStore } from '../../helpers/test-stores.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../../../src/server/nimbus-server.js';
 import { startTestServer, type TestServer } from '../../helpers/test-server.js';
+import { queueService } from './queue-test-context.js';
 
 installLeakGuard();
 
@@ -186,6 +191,57 @@ forEachStore((_name, open) => {
       assert.equal((await counts(t, 'jobs')).visible, 1);
     } finally {
       await t.close();
+    }
+  });
+
+  test('triggers survive a restart: a new server on the same store polls them', async () => {
+    const store = await open();
+    const first = await startTestServer({ store });
+    try {
+      await first.deployFiles({
+        'nimbus.yml': `app: rs
+functions:
+  work:
+    handler: index.work
+    runtime: nodejs
+    events:
+      - queue: later
+resources:
+  queues:
+    later: {}
+`,
+        'index.mjs': `export const work = async () => ({});`,
+      });
+    } finally {
+      await first.close();
+    }
+    // Sent while no server runs: nobody consumes it.
+    await store.queues.send(
+      'later',
+      [{ messageId: 'm-1', body: 'x', visibleAt: Date.now(), expiresAt: Date.now() + 60_000 }],
+      Date.now(),
+    );
+    // A second server on the same store (startServer directly: the store already has its root
+    // credentials, which startTestServer expects to create).
+    const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-restart-'));
+    const second = await startServer({
+      prewarm: { nodejs: 1, python: 0, provided: 0 },
+      threadPrewarm: 1,
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      port: 0,
+      dataDir,
+      storeInstance: store,
+      env: {},
+    });
+    try {
+      const queues = queueService(store);
+      await until('the message to be consumed after the restart', async () => {
+        const c = await queues.counts('later');
+        return c.visible + c.inFlight === 0;
+      });
+    } finally {
+      await second.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
