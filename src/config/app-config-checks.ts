@@ -16,6 +16,7 @@ import { checkAsyncSettings } from './async-settings.js';
 import { checkGateway, routePayloadDefault } from './gateway-checks.js';
 import { closestMatch } from './suggest-key.js';
 import { describeValue, formatPath, type ConfigPath } from './yaml-locations.js';
+import { parseScheduleExpression } from '../events/schedules/schedule-expression.js';
 
 /** An issue before it is given a file position. */
 export interface PathIssue {
@@ -295,13 +296,26 @@ function eventProblem(type: string, value: unknown, flavour: ConfigFlavour): str
       return 'problem' in r ? r.problem : undefined;
     }
     case 'schedule': {
-      const expr = (v: unknown): boolean => typeof v === 'string' && /^(rate|cron)\(.+\)$/.test(v.trim());
-      if (expr(value)) return undefined;
-      if (isMapping(value)) {
-        const rate = value.rate ?? value.cron;
-        if (expr(rate) || (Array.isArray(rate) && rate.length > 0 && rate.every(expr))) return undefined;
+      // The scheduler's own parser, so nimbus.yml is checked exactly as the server will read it.
+      const problemOf = (v: unknown): string | undefined => {
+        if (typeof v !== 'string') return 'must be an expression string';
+        try {
+          parseScheduleExpression(v.trim());
+          return undefined;
+        } catch (err) {
+          return (err as Error).message;
+        }
+      };
+      const rate = isMapping(value) ? (value.rate ?? value.cron) : value;
+      const list = Array.isArray(rate) && rate.length > 0 ? rate : [rate];
+      for (const r of list) {
+        if (typeof r !== 'string') {
+          return 'must be `rate(<n> <unit>)`, `cron(<fields>)` or `at(<time>)` (e.g. `rate(1 hour)`), or a mapping with `rate:`';
+        }
+        const problem = problemOf(r);
+        if (problem !== undefined) return `has an invalid expression: ${problem.replace(/\.$/, '')}`;
       }
-      return 'must be `rate(<n> <unit>)` or `cron(<6 fields>)` (e.g. `rate(1 hour)`), or a mapping with `rate:`';
+      return undefined;
     }
     case 'queue':
       return named('queue', 'jobs');

@@ -107,6 +107,7 @@ export class AppResourceRegistry {
   /** The scope check for `app:<name>` tokens. */
   readonly policy: AppResourcePolicy = async (app: string, resource: ResourceRef): Promise<boolean> => {
     if (resource.name === '*') return false;
+    if (resource.kind === 'schedule') return resource.name.startsWith(`${app}:`);
     if (resource.kind === 'function') {
       const v = await this.#store.functions.getVersion(resource.name, '$LATEST');
       return v?.app === app;

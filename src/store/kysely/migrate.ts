@@ -24,7 +24,14 @@ export async function migrateToLatest(
     // which one, so a second schema in the same database would be mistaken for this one.
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's introspection lists tables across every schema of the database; a schema dropped by
+  // another process in the middle (other test files, other Nimbus stores on the same server)
+  // makes it fail with invalid_schema_name (3F000) although nothing is wrong with ours. Retry.
+  for (let attempt = 1; attempt <= 5 && error !== undefined && isVanishedSchema(error); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new NimbusError(
@@ -34,4 +41,9 @@ export async function migrateToLatest(
       { cause: error },
     );
   }
+}
+
+/** A "schema does not exist" error of PostgreSQL (SQLSTATE 3F000). */
+function isVanishedSchema(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '3F000';
 }
