@@ -72,6 +72,7 @@ export class AsyncDispatcher {
   #purgeTimer: NodeJS.Timeout | undefined;
   #pumping = false;
   #again = false;
+  #wake: NodeJS.Immediate | undefined;
 
   constructor(deps: AsyncDispatcherDeps, options: AsyncDispatcherOptions = {}) {
     this.#queue = deps.queue;
@@ -107,7 +108,14 @@ export class AsyncDispatcher {
       this.#again = true;
       return;
     }
-    void this.#pump();
+    // Why deferred: a burst of accepts (or of finished invocations) in one I/O turn makes one
+    // claim, not one each; a claim per accept cost ~190 µs of the ~290 µs per accept measured.
+    if (this.#wake) return;
+    this.#wake = setImmediate(() => {
+      this.#wake = undefined;
+      if (this.#pumping) this.#again = true;
+      else if (this.#running) void this.#pump();
+    });
   }
 
   /** Stop claiming and wait for the invocations (and deliveries) in flight. */
@@ -115,6 +123,8 @@ export class AsyncDispatcher {
     this.#running = false;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
+    if (this.#wake) clearImmediate(this.#wake);
+    this.#wake = undefined;
     this.#timer = undefined;
     this.#purgeTimer = undefined;
     await Promise.allSettled([...this.#inFlight]);

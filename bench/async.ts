@@ -1,0 +1,350 @@
+// Async invocations on SQLite and PostgreSQL: accepts per second over HTTP (`POST
+// /v1/functions/x/invoke?async=true` under wrk, beside a bare node:http server in the same run),
+// end-to-end processed per second for a no-op function, and enqueue-to-start latency when idle.
+// Standalone: `node --import tsx bench/async.ts [--quick]` replaces the "Async invocations"
+// section of bench/RESULTS.md; run-all.ts runs it as `async`.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { AsyncDispatcherOptions } from '../src/invoke/async-dispatcher.js';
+import { machineFacts } from './lib/machine.js';
+import { measure, type Row } from './lib/measure.js';
+import { BenchClient, removeAppDirs, writeApp } from './lib/nimbus-client.js';
+import { startBareServer, startServerProcess, stopAllChildren } from './lib/processes.js';
+import { table, type BenchOutput, type Figure } from './lib/report.js';
+import type { ServerProcessOptions } from './lib/server-process.js';
+import { sleep, summarize, type Summary } from './lib/stats.js';
+import { haveWrk, type WrkTarget } from './lib/wrk.js';
+import { AsyncCounts } from './async-counts.js';
+
+/** wrk connections of the accept phase. */
+const CONNECTIONS = 50;
+/** Concurrent HTTP clients enqueueing in the end-to-end phase. */
+const ENQUEUERS = 32;
+const PG_ADMIN_URL = process.env['NIMBUS_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const FN = 'ab-noop';
+
+type StoreKind = 'sqlite' | 'postgres';
+
+/** The no-op function returns when it started (epoch ms): enqueue-to-start without the dispatcher's word. */
+const APP = {
+  'nimbus.yml': `app: ab
+functions:
+  noop:
+    handler: index.handler
+    runtime: nodejs
+    maxConcurrency: 16
+    minInstances: 4
+`,
+  'index.mjs': 'export const handler = async () => Date.now();\n',
+};
+
+/** One store's figures. */
+interface StoreResult {
+  readonly store: StoreKind;
+  readonly accept: Row;
+  readonly bare: Row;
+  readonly e2e: { n: number; seconds: number; perSecond: number };
+  readonly startLatency: Summary;
+}
+
+async function freshPgDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** POST one async invoke over a keep-alive agent; resolves with the invocation id. */
+function enqueueOne(agent: Agent, client: BenchClient, body: string): Promise<string> {
+  const url = new URL(`/v1/functions/${FN}/invoke?async=true`, client.info.url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: `Bearer ${client.info.token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 202) reject(new Error(`enqueue → ${res.statusCode}: ${text}`));
+          else resolve((JSON.parse(text) as { invocationId: string }).invocationId);
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function benchStore(
+  kind: StoreKind,
+  seconds: number,
+  n: number,
+  samples: number,
+): Promise<StoreResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'nimbus-bench-async-'));
+  const db =
+    kind === 'sqlite'
+      ? { url: `sqlite:${join(dir, 'async.db')}`, drop: async () => undefined }
+      : await freshPgDatabase(`nimbus_bench_async_${process.pid}`);
+  // The server process spreads its JSON options into startServer.
+  const options: ServerProcessOptions & { store: string; async: AsyncDispatcherOptions } = {
+    prewarm: { nodejs: 4, python: 0, provided: 0 },
+    threadPrewarm: 0,
+    store: db.url,
+    async: {},
+  };
+  const server = await startServerProcess(options);
+  const bare = await startBareServer();
+  const client = new BenchClient(server.info);
+  const counts = await AsyncCounts.open(db.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: ENQUEUERS });
+  try {
+    await client.deploy(writeApp(APP));
+    // Warm: instances started, JIT, connections.
+    for (let i = 0; i < 200; i++) await enqueueOne(agent, client, '{}');
+    await counts.waitIdle(60_000);
+
+    // 1. Enqueue-to-start latency when idle: one event at a time, the next once it finished.
+    const latencies: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const id = await enqueueOne(agent, client, '{}');
+      const inv = await counts.waitFinished(id, 10_000);
+      latencies.push(inv.functionStartedAt - inv.createdAt);
+      await sleep(5);
+    }
+
+    // 2. End to end: N enqueued by ENQUEUERS clients, until the last has succeeded.
+    const before = await counts.succeeded();
+    const t0 = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: ENQUEUERS }, async () => {
+        while (next < n) {
+          next++;
+          await enqueueOne(agent, client, '{}');
+        }
+      }),
+    );
+    await counts.waitSucceeded(before + n, 300_000);
+    const lastFinish = await counts.lastFinishedAt();
+    const e2eSeconds = (lastFinish - t0) / 1000;
+    await counts.waitIdle(60_000);
+
+    // 3. Accepts per second under wrk, the bare server in the same run.
+    const target = (url: string, path: string, headers: Record<string, string>): WrkTarget => ({
+      method: 'POST',
+      url,
+      path,
+      body: '{}',
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+    const asyncTarget = target(server.info.url, `/v1/functions/${FN}/invoke?async=true`, {
+      authorization: `Bearer ${server.info.token}`,
+    });
+    const bareTarget = target(bare.info.url, '/', {});
+    await measure('warm-up', asyncTarget, server.pid, CONNECTIONS, 1);
+    await counts.waitIdle(120_000);
+    const accept = await measure(
+      `Nimbus async accept (${kind})`,
+      asyncTarget,
+      server.pid,
+      CONNECTIONS,
+      seconds,
+    );
+    const bareRow = await measure('bare node:http', bareTarget, bare.pid, CONNECTIONS, seconds);
+    if (accept.result.errors > 0) throw new Error(`${accept.result.errors} accept errors under wrk`);
+    return {
+      store: kind,
+      accept,
+      bare: bareRow,
+      e2e: { n, seconds: e2eSeconds, perSecond: n / e2eSeconds },
+      startLatency: summarize(latencies),
+    };
+  } finally {
+    agent.destroy();
+    client.close();
+    await counts.close();
+    await Promise.all([server.stop(), bare.stop()]);
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Run the async benchmark on both stores. */
+export async function asyncBench(opts: {
+  seconds: number;
+  n?: number;
+  samples?: number;
+}): Promise<BenchOutput> {
+  if (!haveWrk()) throw new Error('wrk is not installed (apt-get install wrk)');
+  const results: StoreResult[] = [];
+  for (const kind of ['sqlite', 'postgres'] as const) {
+    results.push(await benchStore(kind, opts.seconds, opts.n ?? 10_000, opts.samples ?? 200));
+  }
+  return report(results, opts);
+}
+
+function report(
+  results: StoreResult[],
+  opts: { seconds: number; n?: number; samples?: number },
+): BenchOutput {
+  const figures: Figure[] = [];
+  for (const r of results) {
+    const sqlite = r.store === 'sqlite';
+    figures.push(
+      {
+        label: `Async accepts/s over HTTP, ${r.store} (${CONNECTIONS} connections)`,
+        value: r.accept.result.rps,
+        unit: '/s',
+        digits: 0,
+        ...(sqlite ? { target: { op: '>=', value: 5000 } as const } : {}),
+      },
+      {
+        label: `Async processed/s end to end, no-op function, ${r.store}`,
+        value: r.e2e.perSecond,
+        unit: '/s',
+        digits: 0,
+        ...(sqlite ? { target: { op: '>=', value: 2000 } as const } : {}),
+      },
+      {
+        label: `Async enqueue-to-start p50 when idle, ${r.store}`,
+        value: r.startLatency.p50,
+        unit: 'ms',
+        digits: 1,
+        ...(sqlite ? { target: { op: '<=', value: 10 } as const } : {}),
+      },
+      {
+        label: `Async enqueue-to-start p99 when idle, ${r.store}`,
+        value: r.startLatency.p99,
+        unit: 'ms',
+        digits: 1,
+      },
+    );
+  }
+  const details = table(
+    [
+      'store',
+      'accepts/s',
+      'accept p50 / p99',
+      'bare node:http req/s',
+      'accept vs bare',
+      'server CPU/accept',
+      'processed/s (N)',
+      'enqueue→start p50 / p99 / max',
+    ],
+    results.map((r) => [
+      r.store,
+      r.accept.result.rps.toFixed(0),
+      `${r.accept.result.p50.toFixed(2)} / ${r.accept.result.p99.toFixed(2)} ms`,
+      r.bare.result.rps.toFixed(0),
+      `${((100 * r.accept.result.rps) / r.bare.result.rps).toFixed(1)}%`,
+      `${r.accept.serverUs.toFixed(0)} µs`,
+      `${r.e2e.perSecond.toFixed(0)} (${r.e2e.n} in ${r.e2e.seconds.toFixed(2)} s)`,
+      `${r.startLatency.p50.toFixed(0)} / ${r.startLatency.p99.toFixed(0)} / ${r.startLatency.max.toFixed(0)} ms`,
+    ]),
+  );
+  const method = [
+    `- Server: a Nimbus server in its own process (\`bench/lib/server-process.ts\`), default async settings (16 invocations at a time), app \`ab\` with one nodejs function \`noop\` (\`maxConcurrency: 16, minInstances: 4\`, process tier) whose handler returns \`Date.now()\`. SQLite: a file in a temp dir (WAL, synchronous=NORMAL). PostgreSQL: the local server, a fresh database per run, dropped after.`,
+    `- Accepts/s: \`wrk -t1 -c${CONNECTIONS} -d${opts.seconds}s\` POSTing \`{}\` to \`/v1/functions/ab-noop/invoke?async=true\` with the bearer token (every answer a 202 after the commit); the dispatcher runs meanwhile, so the figure includes the cost of processing what is accepted. Baseline: \`bench/lib/bare-server.ts\` (node:http reading the body and answering 200) under the same wrk load in the same run. CPU/accept: the server's process tree CPU time over the run ÷ accepts.`,
+    `- Processed/s end to end: ${opts.n ?? 10_000} events enqueued by ${ENQUEUERS} concurrent keep-alive HTTP clients; time from the first enqueue to the \`finished_at\` of the last success (read from the store by the benchmark).`,
+    `- Enqueue-to-start: ${opts.samples ?? 200} events one at a time on an idle server (each after the previous finished, 5 ms apart); the function's own \`Date.now()\` at start minus the invocation's \`created_at\` (the commit time of the enqueue), both from the server's clock in whole ms.`,
+  ];
+  return { title: 'Async invocations', figures, details, method };
+}
+
+const SECTION = '## Async invocations';
+
+/** Replace (or insert before "## Analysis") the Async invocations section of RESULTS.md. */
+function writeSection(file: string, out: BenchOutput, quick: boolean): void {
+  const old = readFileSync(file, 'utf8');
+  const facts = machineFacts()
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ');
+  const lines = [
+    SECTION,
+    '',
+    `Measured by \`node --import tsx bench/async.ts${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${facts}.`,
+    '',
+    ...table(
+      ['figure', 'value', 'target'],
+      out.figures.map((f) => [
+        f.label,
+        `${Number.isFinite(f.value) ? f.value.toFixed(f.digits ?? 2) : 'n/a'} ${f.unit}`,
+        f.target ? `${f.target.op === '<=' ? '≤' : '≥'} ${f.target.value} ${f.unit}` : '—',
+      ]),
+    ),
+    '',
+    ...out.details,
+    '',
+    '**Method.**',
+    '',
+    ...out.method,
+    '',
+  ].join('\n');
+  const start = old.indexOf(`\n${SECTION}\n`);
+  let text: string;
+  if (start >= 0) {
+    const rest = old.slice(start + 1 + SECTION.length);
+    const end = rest.search(/\n## /);
+    text = old.slice(0, start + 1) + lines + (end >= 0 ? rest.slice(end + 1) : '');
+  } else {
+    const analysis = old.indexOf('\n## Analysis\n');
+    text =
+      analysis >= 0
+        ? old.slice(0, analysis + 1) + lines + '\n' + old.slice(analysis + 1)
+        : `${old}\n${lines}`;
+  }
+  writeFileSync(file, text);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  try {
+    const out = await asyncBench({
+      seconds: quick ? 2 : 5,
+      n: quick ? 3000 : 10_000,
+      samples: quick ? 50 : 200,
+    });
+    for (const f of out.figures)
+      process.stderr.write(`${f.label}: ${f.value.toFixed(f.digits ?? 2)} ${f.unit}\n`);
+    process.stderr.write(out.details.join('\n') + '\n');
+    if (!process.argv.includes('--no-write')) {
+      writeSection(join(fileURLToPath(new URL('.', import.meta.url)), 'RESULTS.md'), out, quick);
+    }
+  } finally {
+    await stopAllChildren();
+    removeAppDirs();
+  }
+}
