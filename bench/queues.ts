@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CreateQueueCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   ListQueuesCommand,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -29,17 +31,21 @@ const CLIENTS = 4;
 const BODY = JSON.stringify({ job: 'resize', id: 0, pad: 'x'.repeat(220) }).padEnd(256, ' ');
 /** Untimed round trips of each operation before the timed phases. */
 const WARMUP = 200;
+/** Entry ids of a batch of 10. */
+const TEN = Array.from({ length: 10 }, (_, i) => `m${i}`);
 const PG_ADMIN_URL = process.env['NIMBUS_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 type StoreKind = 'sqlite' | 'postgres';
-type Op = 'send' | 'receive' | 'delete';
+type Op = 'send' | 'receive' | 'delete' | 'send batch×10' | 'receive ≤10' | 'delete batch×10';
 
 /** One measured phase. */
 interface PhaseResult {
   readonly store: StoreKind | '—';
   readonly level: string;
   readonly op: Op | 'ListQueues (bare)';
+  /** Messages sent, received or deleted (10 per call for the batch operations). */
   readonly ops: number;
+  readonly calls: number;
   readonly seconds: number;
   readonly latencies: number[];
 }
@@ -50,26 +56,33 @@ interface QueueDriver {
   /** Receives one message (visibility 600 s) and returns its receipt handle, or undefined when empty. */
   receive(): Promise<string | undefined>;
   delete(handle: string): Promise<void>;
+  sendBatch(): Promise<void>;
+  /** Receives up to 10 messages (visibility 600 s); their receipt handles. */
+  receiveBatch(): Promise<string[]>;
+  deleteBatch(handles: readonly string[]): Promise<void>;
 }
 
-/** Run `worker` in `CLIENTS` loops until `seconds` pass or a loop returns false. */
+/** Run `worker` in `CLIENTS` loops until `seconds` pass or a call returns 0 (messages handled). */
 async function phase(
   seconds: number,
-  worker: () => Promise<boolean>,
-): Promise<{ ops: number; seconds: number; latencies: number[] }> {
+  worker: () => Promise<number>,
+): Promise<{ ops: number; calls: number; seconds: number; latencies: number[] }> {
   const latencies: number[] = [];
+  let ops = 0;
   const started = performance.now();
   const deadline = started + seconds * 1000;
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       while (performance.now() < deadline) {
         const t = performance.now();
-        if (!(await worker())) return;
+        const n = await worker();
+        if (n === 0) return;
+        ops += n;
         latencies.push(performance.now() - t);
       }
     }),
   );
-  return { ops: latencies.length, seconds: (performance.now() - started) / 1000, latencies };
+  return { ops, calls: latencies.length, seconds: (performance.now() - started) / 1000, latencies };
 }
 
 /** send for `seconds`, then receive what was sent, then delete what was received. */
@@ -82,28 +95,53 @@ async function runPhases(
   // Warm-up (JIT, connections, settings caches), not timed: the queue is empty again after it.
   for (let i = 0; i < WARMUP; i++) await driver.send();
   for (let h = await driver.receive(); h !== undefined; h = await driver.receive()) await driver.delete(h);
+  for (let i = 0; i < WARMUP / 10; i++) await driver.sendBatch();
+  for (let hs = await driver.receiveBatch(); hs.length > 0; hs = await driver.receiveBatch()) {
+    await driver.deleteBatch(hs);
+  }
   const sent = await phase(seconds, async () => {
     await driver.send();
-    return true;
+    return 1;
   });
   const handles: string[] = [];
   const received = await phase(seconds, async () => {
     const h = await driver.receive();
-    if (h === undefined) return false;
+    if (h === undefined) return 0;
     handles.push(h);
-    return true;
+    return 1;
   });
   let next = 0;
   const deleted = await phase(seconds, async () => {
     const h = handles[next++];
-    if (h === undefined) return false;
+    if (h === undefined) return 0;
     await driver.delete(h);
-    return true;
+    return 1;
+  });
+  // The same with batches of 10 (SendMessageBatch, MaxNumberOfMessages 10, DeleteMessageBatch).
+  const sentBatch = await phase(seconds, async () => {
+    await driver.sendBatch();
+    return 10;
+  });
+  const batches: string[][] = [];
+  const receivedBatch = await phase(seconds, async () => {
+    const hs = await driver.receiveBatch();
+    if (hs.length > 0) batches.push(hs);
+    return hs.length;
+  });
+  let nextBatch = 0;
+  const deletedBatch = await phase(seconds, async () => {
+    const hs = batches[nextBatch++];
+    if (hs === undefined) return 0;
+    await driver.deleteBatch(hs);
+    return hs.length;
   });
   return [
     { store, level, op: 'send', ...sent },
     { store, level, op: 'receive', ...received },
     { store, level, op: 'delete', ...deleted },
+    { store, level, op: 'send batch×10', ...sentBatch },
+    { store, level, op: 'receive ≤10', ...receivedBatch },
+    { store, level, op: 'delete batch×10', ...deletedBatch },
   ];
 }
 
@@ -115,6 +153,22 @@ function serviceDriver(ops: QueueOperations, queue: string): QueueDriver {
     receive: async () =>
       (await ops.receiveMessages(queue, { maxMessages: 1, visibilityTimeout: 600 }))[0]?.receiptHandle,
     delete: (handle) => ops.deleteMessage(queue, handle),
+    sendBatch: async () => {
+      await ops.sendMessageBatch(
+        queue,
+        TEN.map((id) => ({ id, body: BODY })),
+      );
+    },
+    receiveBatch: async () =>
+      (await ops.receiveMessages(queue, { maxMessages: 10, visibilityTimeout: 600 })).map(
+        (m) => m.receiptHandle,
+      ),
+    deleteBatch: async (handles) => {
+      await ops.deleteMessageBatch(
+        queue,
+        handles.map((receiptHandle, i) => ({ id: `m${i}`, receiptHandle })),
+      );
+    },
   };
 }
 
@@ -146,6 +200,35 @@ function sqsDriver(clients: SQSClient[], queueUrl: string): QueueDriver {
       ).Messages?.[0]?.ReceiptHandle,
     delete: async (handle) => {
       await next().send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: handle }));
+    },
+    sendBatch: async () => {
+      const r = await next().send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: TEN.map((Id) => ({ Id, MessageBody: BODY })),
+        }),
+      );
+      if (r.Failed?.length) throw new Error(`SendMessageBatch failed: ${JSON.stringify(r.Failed[0])}`);
+    },
+    receiveBatch: async () =>
+      (
+        (
+          await next().send(
+            new ReceiveMessageCommand({
+              QueueUrl: queueUrl,
+              MaxNumberOfMessages: 10,
+              VisibilityTimeout: 600,
+            }),
+          )
+        ).Messages ?? []
+      ).map((m) => m.ReceiptHandle!),
+    deleteBatch: async (handles) => {
+      await next().send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: handles.map((ReceiptHandle, n) => ({ Id: `m${n}`, ReceiptHandle })),
+        }),
+      );
     },
   };
 }
@@ -238,7 +321,7 @@ async function bareLevel(seconds: number): Promise<PhaseResult> {
     let i = 0;
     const r = await phase(seconds, async () => {
       await clients[i++ % CLIENTS]!.send(new ListQueuesCommand({}));
-      return true;
+      return 1;
     });
     return { store: '—', level: 'bare node:http (SDK)', op: 'ListQueues (bare)', ...r };
   } finally {
@@ -279,12 +362,19 @@ function report(rows: PhaseResult[], stores: StoreKind[], seconds: number): Benc
     rows.find((r) => r.store === store && r.level.startsWith(level) && r.op === op);
   const figures: Figure[] = [];
   for (const store of stores) {
-    for (const op of ['send', 'receive', 'delete'] as const) {
+    for (const op of [
+      'send',
+      'receive',
+      'delete',
+      'send batch×10',
+      'receive ≤10',
+      'delete batch×10',
+    ] as const) {
       for (const level of ['service', 'HTTP'] as const) {
         const r = find(store, level, op);
         if (r) {
           figures.push({
-            label: `Queue ${op}/s, ${store}, ${level === 'service' ? 'in-process service' : 'HTTP SQS API'}, ${CLIENTS} clients`,
+            label: `Queue messages/s, ${op}, ${store}, ${level === 'service' ? 'in-process service' : 'HTTP SQS API'}, ${CLIENTS} clients`,
             value: rate(r),
             unit: '/s',
             digits: 0,
@@ -296,15 +386,41 @@ function report(rows: PhaseResult[], stores: StoreKind[], seconds: number): Benc
   const bare = rows.find((r) => r.op === 'ListQueues (bare)');
   const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
   const details = table(
-    ['store', 'level', 'operation', 'ops', 'ops/s', 'p50 ms', 'p99 ms', 'vs bare HTTP'],
+    [
+      'store',
+      'level',
+      'operation',
+      'messages',
+      'calls',
+      'messages/s',
+      'calls/s',
+      'p50 ms/call',
+      'p99 ms/call',
+      'calls vs bare HTTP',
+    ],
     rows.map((r) => {
       const s = summarize(r.latencies);
-      const vsBare = bare && r.level.startsWith('HTTP') ? `${fmt((100 * rate(r)) / rate(bare), 1)}%` : '—';
-      return [r.store, r.level, r.op, String(r.ops), fmt(rate(r), 0), fmt(s.p50, 3), fmt(s.p99, 3), vsBare];
+      const callRate = r.calls / r.seconds;
+      const vsBare =
+        bare && r.level.startsWith('HTTP')
+          ? `${fmt((100 * callRate) / (bare.calls / bare.seconds), 1)}%`
+          : '—';
+      return [
+        r.store,
+        r.level,
+        r.op,
+        String(r.ops),
+        String(r.calls),
+        fmt(rate(r), 0),
+        fmt(callRate, 0),
+        fmt(s.p50, 3),
+        fmt(s.p99, 3),
+        vsBare,
+      ];
     }),
   );
   const method = [
-    `- Each store and level first makes ${WARMUP} untimed sends, receives and deletes (JIT, connections, caches), then runs three phases of ${seconds} s, one after another on one queue (visibility timeout 600 s): ${CLIENTS} concurrent loops each \`send\` a 256-byte body; then \`receive\` one message at a time (MaxNumberOfMessages 1, no long poll) until the time is up or the queue is empty; then \`delete\` the received handles one by one. A phase that runs out of work stops early; ops/s divides by the time it actually ran.`,
+    `- Each store and level first makes ${WARMUP} untimed sends, receives and deletes (JIT, connections, caches), then runs six phases of ${seconds} s, one after another on one queue (visibility timeout 600 s): ${CLIENTS} concurrent loops each \`send\` a 256-byte body; then \`receive\` one message at a time (MaxNumberOfMessages 1, no long poll) until the time is up or the queue is empty; then \`delete\` the received handles one by one; then the same with batches: \`SendMessageBatch\` of 10, receives of up to 10, \`DeleteMessageBatch\` of what each receive got. A phase that runs out of work stops early; rates divide by the time it actually ran.`,
     '- Service level: `startServer` in the benchmark process, calling `platform.queues` (QueueOperations) directly: store + service cost, no HTTP.',
     `- HTTP level: a Nimbus server in its own process (\`bench/lib/server-process.ts\`); ${CLIENTS} \`SQSClient\`s (\`@aws-sdk/client-sqs\`, keep-alive, SigV4, MD5 checks on) in the benchmark process, one per loop. The SDK's own CPU (signing, MD5, parsing) is in these figures, and on 2 cores it competes with the server.`,
     '- Baseline: the same 4 SDK clients sending `ListQueues` to `bench/lib/bare-server.ts` (node:http answering `{"ok":true}` at once), same run: the ceiling of SDK + HTTP on this machine.',
