@@ -20,7 +20,13 @@ async function withQueue(store: QueueStore, name: string): Promise<void> {
   assert.equal(await store.createQueue({ name, settings: '{}', createdAt: T0, updatedAt: T0 }), true);
 }
 
-function msg(id: string, body: string, visibleAt = T0, expiresAt = T0 + 10 * MIN, extra: object = {}) {
+function msg<E extends object = object>(
+  id: string,
+  body: string,
+  visibleAt = T0,
+  expiresAt = T0 + 10 * MIN,
+  extra: E = {} as E,
+): { messageId: string; body: string; visibleAt: number; expiresAt: number } & E {
   return { messageId: id, body, visibleAt, expiresAt, ...extra };
 }
 
