@@ -25,10 +25,10 @@ import { WriteBatcher } from './write-batcher.js';
 function compileWithSlots(
   build: (slot: (i: number) => never) => CompiledQuery,
 ): (values: readonly unknown[]) => CompiledQuery {
-  const tag = (i: number) => `\u0000slot${i}\u0000`;
+  const tag = (i: number) => `@@nimbus-slot-${i}@@`;
   const compiled = build((i) => tag(i) as never);
   const order = compiled.parameters.map((p) => {
-    const m = typeof p === 'string' ? /^\u0000slot(\d+)\u0000$/.exec(p) : null;
+    const m = typeof p === 'string' ? /^@@nimbus-slot-(\d+)@@$/.exec(p) : null;
     if (!m) throw new Error(`compileWithSlots: a value is not a slot: ${String(p)}`);
     return Number(m[1]);
   });
