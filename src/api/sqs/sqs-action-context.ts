@@ -12,7 +12,7 @@ export interface SqsActionContext {
   readonly origin: string;
   readonly region: string;
   readonly accountId: string;
-  /** Who signed the request (the access key id), reported as `SenderId`. */
+  /** Who signed the request (the access key id). */
   readonly principal: string;
   /** Aborted when the client disconnects (ends a long poll). */
   readonly signal: AbortSignal;
