@@ -42,11 +42,14 @@ forEachStore((storeName, open) => {
     let t: TestServer;
     let sqs: SQSClient;
     const clients: SQSClient[] = [];
-    const client = (secretAccessKey = t.credentials.secretAccessKey): SQSClient => {
+    const client = (
+      secretAccessKey = t.credentials.secretAccessKey,
+      accessKeyId = t.credentials.accessKeyId,
+    ): SQSClient => {
       const c = new SQSClient({
         endpoint: t.url,
         region: 'us-east-1',
-        credentials: { accessKeyId: t.credentials.accessKeyId, secretAccessKey },
+        credentials: { accessKeyId, secretAccessKey },
         maxAttempts: 1,
       });
       clients.push(c);
@@ -375,6 +378,10 @@ forEachStore((storeName, open) => {
           assert.equal(err.$metadata?.httpStatusCode, 403);
           return true;
         },
+      );
+      await assert.rejects(
+        client('whatever', 'AKIDUNKNOWN0000000000').send(new ListQueuesCommand({})),
+        (err: Error) => err.name === 'InvalidClientTokenId',
       );
       await assert.rejects(
         sqs.send(new CreateQueueCommand({ QueueName: 'bad name!' })),
