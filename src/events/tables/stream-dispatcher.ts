@@ -92,8 +92,9 @@ export class StreamDispatcher {
     clearInterval(this.#trimTimer);
     await this.#syncing;
     await this.#stopPollers();
-    await this.#leader?.release();
+    const leader = this.#leader;
     this.#leader = undefined;
+    await leader?.release();
   }
 
   async #stopPollers(): Promise<void> {
@@ -116,11 +117,12 @@ export class StreamDispatcher {
     this.#leader = lock;
     void lock.lost.then(() => {
       if (this.#leader !== lock) return;
-      // Lost the connection: another node may take over now, so stop at once (a batch in
-      // flight may then be delivered twice, which at-least-once allows).
+      // Lost the connection: another node may take over now. Resync at once (serialized with
+      // other syncs): it stops the pollers unless this node wins the lock again. A batch in
+      // flight may be delivered twice, which at-least-once allows.
       this.#leader = undefined;
-      this.#deps.logger.warn('table streams: lost the leader lock; another node takes over the pollers');
-      void this.#stopPollers().catch(this.#deps.onError);
+      this.#deps.logger.warn('table streams: lost the leader lock; another node may take over the pollers');
+      void this.sync();
     });
     return true;
   }
