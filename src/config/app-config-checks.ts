@@ -329,7 +329,8 @@ function eventProblem(type: string, value: unknown, flavour: ConfigFlavour): str
     case 'sqs':
       return named('arn', 'arn:aws:sqs:region:account:jobs');
     case 'sns':
-      return named('topicName', 'updates');
+      // Serverless spells it `sns: name`, `sns: { topicName }` or `sns: { arn }`.
+      return isMapping(value) && typeof value.arn === 'string' ? undefined : named('topicName', 'updates');
     case 'stream':
       return named('arn', 'arn:aws:dynamodb:...');
     default:
