@@ -470,6 +470,54 @@ forEachStore((storeName, open) => {
       );
     });
 
+    test('a message sent with the SDK triggers a function subscribed in nimbus.yml', async () => {
+      await t.deployFiles({
+        'nimbus.yml': `app: sqsapi
+functions:
+  work:
+    handler: index.work
+    runtime: nodejs
+    events:
+      - sqs: arn:aws:sqs:us-east-1:000000000000:inbox
+resources:
+  queues:
+    inbox: { visibilityTimeout: 5 }
+`,
+        'index.mjs': `export const work = async (event) => {
+  for (const r of event.Records) console.log('RECORD ' + JSON.stringify(r));
+};
+`,
+      });
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'inbox' }));
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody: 'from the sdk',
+          MessageAttributes: { k: { DataType: 'String', StringValue: 'v' } },
+        }),
+      );
+      let record:
+        | {
+            body?: string;
+            eventSource?: string;
+            messageAttributes?: Record<string, { stringValue?: string }>;
+          }
+        | undefined;
+      for (let i = 0; i < 200 && record === undefined; i++) {
+        const { lines } = (await (await t.fetchV1('/v1/functions/sqsapi-work/logs')).json()) as {
+          lines: Array<{ message: string }>;
+        };
+        const line = lines.find((l) => l.message.includes('RECORD '));
+        if (line)
+          record = JSON.parse(line.message.slice(line.message.indexOf('RECORD ') + 7)) as typeof record;
+        else await sleep(100);
+      }
+      assert.ok(record, 'the function logged the record');
+      assert.equal(record.body, 'from the sdk');
+      assert.equal(record.eventSource, 'aws:sqs');
+      assert.equal(record.messageAttributes?.['k']?.stringValue, 'v');
+    });
+
     test('unknown action and the query protocol get errors naming the fix', async () => {
       const signed = async (headers: Record<string, string>, body: string) => {
         const u = new URL(t.url);
