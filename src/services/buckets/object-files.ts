@@ -254,6 +254,16 @@ function pump(body: Readable, meter: Transform, path: string): Promise<void> {
     body.once('close', () => {
       if (!body.readableEnded) fail(incomplete('the body stream closed before its end'));
     });
+    // A body that failed or was cut off before this call (e.g. while the caller awaited the
+    // bucket lookup) emits nothing more: fail now instead of waiting forever.
+    if (body.destroyed || body.errored) {
+      fail(
+        incomplete(
+          `the body stream was closed before it was read${body.errored ? ` (${body.errored.message})` : ''}`,
+        ),
+      );
+      return;
+    }
     meter.once('error', fail);
     file.once('error', fail);
     file.once('close', () => {

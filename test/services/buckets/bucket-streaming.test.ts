@@ -89,6 +89,15 @@ forEachStore((_name, open) => {
         },
       });
       await assert.rejects(t.buckets.putObject('bkt', 'k', failing), { code: 'IncompleteBody' });
+      // A body already destroyed before the put looked at it (a client gone while the bucket
+      // was being looked up) fails at once instead of waiting for events that never come.
+      const gone = new Readable({ read() {} });
+      gone.on('error', () => undefined);
+      gone.destroy(new Error('aborted'));
+      await assert.rejects(t.buckets.putObject('bkt', 'k', gone), { code: 'IncompleteBody' });
+      const closed = new Readable({ read() {} });
+      closed.destroy();
+      await assert.rejects(t.buckets.putObject('bkt', 'k', closed), { code: 'IncompleteBody' });
       await assert.rejects(t.buckets.putObject('bkt', 'k', body(Buffer.alloc(1001))), {
         code: 'EntityTooLarge',
       });
