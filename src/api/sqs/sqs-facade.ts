@@ -65,7 +65,7 @@ export async function handleSqs(
       legacyQuery = true;
       throw new SqsError(
         'InvalidAction',
-        'The SQS query protocol (Action=... form bodies, XML answers) is not supported. Use an AWS SDK that speaks the SQS JSON protocol (X-Amz-Target: AmazonSQS.<Action>, e.g. @aws-sdk/client-sqs 3.4xx or later, boto3 1.34 or later).',
+        'The SQS query protocol (Action=... form bodies, XML answers) is not supported. Use an AWS SDK that speaks the SQS JSON protocol (X-Amz-Target: AmazonSQS.<Action>, e.g. @aws-sdk/client-sqs 3.446 or later; AWS SDKs released since late 2023).',
       );
     }
     if (req.method !== 'POST') {
