@@ -27,7 +27,8 @@ export async function migrateToLatest(
   let { error, results } = await migrator.migrateToLatest();
   // Kysely's introspection lists tables across every schema of the database; a schema dropped by
   // another process in the middle (other test files, other Nimbus stores on the same server)
-  // makes it fail with invalid_schema_name (3F000) although nothing is wrong with ours. Retry.
+  // makes it fail with invalid_schema_name (3F000) or undefined_table (42P01, a table of that
+  // schema) although nothing is wrong with ours. Retry; a real error fails again the same way.
   for (let attempt = 1; attempt <= 5 && error !== undefined && isVanishedSchema(error); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     ({ error, results } = await migrator.migrateToLatest());
@@ -43,7 +44,8 @@ export async function migrateToLatest(
   }
 }
 
-/** A "schema does not exist" error of PostgreSQL (SQLSTATE 3F000). */
+/** A "schema (or its table) does not exist" error of PostgreSQL (SQLSTATE 3F000 or 42P01). */
 function isVanishedSchema(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '3F000';
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === '3F000' || code === '42P01';
 }
