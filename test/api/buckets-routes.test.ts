@@ -113,6 +113,26 @@ forEachStore((_name, open) => {
       assert.equal(res.status, 200);
       await res.arrayBuffer();
 
+      // An empty body is an empty object; a chunked body (no Content-Length) streams as well.
+      res = await t.fetchV1(objectPath('docs', 'empty'), { method: 'PUT', body: '' });
+      assert.equal(res.status, 200);
+      res = await t.fetchV1(objectPath('docs', 'empty'));
+      assert.equal(res.headers.get('content-length'), '0');
+      assert.equal(await res.text(), '');
+      res = await t.fetchV1(objectPath('docs', 'chunked'), {
+        method: 'PUT',
+        body: new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode('part one, '));
+            c.enqueue(new TextEncoder().encode('part two'));
+            c.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(res.status, 200);
+      assert.equal(await (await t.fetchV1(objectPath('docs', 'chunked'))).text(), 'part one, part two');
+
       // Raw slashes in the path work too.
       res = await t.fetchV1('/v1/buckets/docs/objects/raw/slash/key.bin', { method: 'PUT', body: 'x' });
       assert.equal(res.status, 200);

@@ -76,6 +76,13 @@ forEachStore((_name, open) => {
       await assert.rejects(t.buckets.putObject('docs', 'x'.repeat(1025), body('x')), {
         code: 'KeyTooLongError',
       });
+      // An empty object is an object.
+      const empty = await t.buckets.putObject('docs', 'empty', body(''), { contentLength: 0 });
+      assert.equal(empty.etag, `"${md5hex('')}"`);
+      assert.equal((await readAll((await t.buckets.getObject('docs', 'empty')).body)).length, 0);
+      await assert.rejects(t.buckets.getObject('docs', 'empty', { range: { start: 0 } }), {
+        code: 'InvalidRange',
+      });
       assert.deepEqual(await t.buckets.files.tempFiles(), []);
     } finally {
       await t.close();
