@@ -2,7 +2,7 @@
 // FIFO groups and deduplication, redrive to dead-letter queues, and queue triggers.
 
 import { sql } from 'kysely';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Notifier } from '../coordination.js';
 import { QUEUE_MESSAGES_CHANNEL } from '../ports/queues.js';
 import type {
@@ -19,9 +19,9 @@ import type {
 import type { Capabilities } from '../store.js';
 import type { Database } from './database.js';
 import { toMs } from './database.js';
+import { pickFifo, pickStandard } from './queue-picks.js';
+import type { Db } from './queue-picks.js';
 import type { QueueMessagesTable, QueuesTable } from './schema/queues.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** Sends to one queue within this many ms share one cross-node notification (after the first). */
 const NOTIFY_WINDOW_MS = 20;
@@ -256,39 +256,9 @@ export class KyselyQueueStore implements QueueStore {
     max: number,
     now: number,
   ): Promise<ClaimRow[]> {
-    let pick = db
-      .selectFrom('queue_messages as m')
-      .select('m.seq')
-      .where('m.queue_name', '=', queue)
-      .where('m.visible_at', '<=', now)
-      .where('m.expires_at', '>', now);
-    if (options.fifo) {
-      // A message of a group is deliverable only when no message of its group is in flight and
-      // none sent before it is still delayed: strict order per group.
-      pick = pick
-        .where((eb) =>
-          eb.not(
-            eb.exists(
-              eb
-                .selectFrom('queue_messages as g')
-                .select('g.seq')
-                .whereRef('g.queue_name', '=', 'm.queue_name')
-                .whereRef('g.group_id', '=', 'm.group_id')
-                .where('g.visible_at', '>', now)
-                .where((e) => e.or([e('g.receive_count', '>', 0), e('g.seq', '<', e.ref('m.seq'))])),
-            ),
-          ),
-        )
-        .orderBy('m.seq');
-    } else {
-      pick = pick.orderBy('m.visible_at').orderBy('m.seq');
-    }
-    pick = pick.limit(max);
-    // Where rows can be locked, skip the ones another claimer is taking instead of waiting for
-    // it. Without row locks the backend has one writer at a time (SQLite), so the single UPDATE
-    // below is already exclusive. FIFO claims are serialized by the caller and must not skip a
-    // locked earlier message of a group (that would deliver a later one first).
-    if (this.#capabilities.skipLocked) pick = options.fifo ? pick.forUpdate() : pick.forUpdate().skipLocked();
+    const pick = options.fifo
+      ? pickFifo(db, queue, max, now)
+      : pickStandard(db, queue, max, now, this.#capabilities.skipLocked);
     const rows = await db
       // MATERIALIZED so the picked set is computed exactly once (see invocation-queue.ts).
       .with(
