@@ -210,7 +210,9 @@ export async function asyncBench(opts: {
 }): Promise<BenchOutput> {
   if (!haveWrk()) throw new Error('wrk is not installed (apt-get install wrk)');
   const results: StoreResult[] = [];
-  for (const kind of ['sqlite', 'postgres'] as const) {
+  // ASYNC_BENCH_STORES=sqlite runs one store (profiling); both by default.
+  const kinds = (process.env['ASYNC_BENCH_STORES'] ?? 'sqlite,postgres').split(',') as StoreKind[];
+  for (const kind of kinds) {
     results.push(await benchStore(kind, opts.seconds, opts.n ?? 10_000, opts.samples ?? 200));
   }
   return report(results, opts);

@@ -65,6 +65,8 @@ export class AsyncDispatcher {
   readonly #maxDeliveryAttempts: number;
   readonly #onError: (err: unknown) => void;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Claimed, not yet started (see #pump). */
+  readonly #ready: AsyncInvocation[] = [];
   /** How long an idempotency key holds, ms (read by enqueueAsync). */
   readonly idempotencyWindowMs: number;
   #running = false;
@@ -127,29 +129,47 @@ export class AsyncDispatcher {
     this.#wake = undefined;
     this.#timer = undefined;
     this.#purgeTimer = undefined;
+    // Claimed ahead but not started: back to the queue for the next node (or start).
+    const unstarted = this.#ready.splice(0);
+    if (unstarted.length > 0) await this.#queue.unclaim(unstarted.map((i) => i.id)).catch(this.#onError);
     await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Start claimed events while there are free slots. */
+  #startReady(): void {
+    while (this.#running && this.#ready.length > 0 && this.#inFlight.size < this.#concurrency) {
+      const inv = this.#ready.shift()!;
+      const work = inv.delivery === 'pending' ? this.#redeliver(inv) : this.#run(inv);
+      const p: Promise<void> = work.catch(this.#onError).finally(() => {
+        this.#inFlight.delete(p);
+        this.#startReady();
+        this.notify();
+      });
+      this.#inFlight.add(p);
+    }
   }
 
   async #pump(): Promise<void> {
     this.#pumping = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    let claimedAny: boolean;
+    let claimedAny = false;
     try {
       do {
         this.#again = false;
-        const free = this.#concurrency - this.#inFlight.size;
-        if (free <= 0 || !this.#running) break;
-        const claimed = await this.#queue.claim(free, this.#leaseMs);
+        this.#startReady();
+        if (!this.#running) break;
+        // Why claim ahead: with every slot busy, each finished event freed one slot and cost
+        // one claim statement of one row (~35 µs of ~200 µs per event on SQLite, profiled).
+        // Up to `concurrency` claimed events wait in memory, refilled in one claim once half
+        // are used. They hold leases like running ones, so a crash loses none.
+        if (this.#ready.length > this.#concurrency / 2) break;
+        const want = 2 * this.#concurrency - this.#inFlight.size - this.#ready.length;
+        if (want <= 0) break;
+        const claimed = await this.#queue.claim(want, this.#leaseMs);
         claimedAny = claimed.length > 0;
-        for (const inv of claimed) {
-          const work = inv.delivery === 'pending' ? this.#redeliver(inv) : this.#run(inv);
-          const p: Promise<void> = work.catch(this.#onError).finally(() => {
-            this.#inFlight.delete(p);
-            this.notify();
-          });
-          this.#inFlight.add(p);
-        }
+        this.#ready.push(...claimed);
+        this.#startReady();
       } while (this.#running && (this.#again || claimedAny));
     } catch (err) {
       this.#onError(err);

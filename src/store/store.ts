@@ -238,6 +238,11 @@ export interface InvocationQueue {
    * @returns how many running invocations were requeued.
    */
   requeueRunning(): Promise<number>;
+  /**
+   * Give back claimed invocations that were not started (a stopping node): running ones are
+   * queued again with their attempt undone; pending deliveries become claimable at once.
+   */
+  unclaim(ids: readonly string[]): Promise<void>;
   /** Put a claimed invocation back to be retried at `availableAt`. */
   release(id: string, availableAt: number, error?: string): Promise<void>;
   get(id: string): Promise<AsyncInvocation | undefined>;

@@ -326,6 +326,24 @@ export class KyselyInvocationQueue implements InvocationQueue {
       .execute();
   }
 
+  async unclaim(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('invocations')
+        .set((eb) => ({ status: 'queued', attempts: eb('attempts', '-', 1), lease_until: null }))
+        .where('id', 'in', [...ids])
+        .where('status', '=', 'running')
+        .execute();
+      await trx
+        .updateTable('invocations')
+        .set({ lease_until: 0 })
+        .where('id', 'in', [...ids])
+        .where('delivery', '=', 'pending')
+        .execute();
+    });
+  }
+
   async requeueRunning(): Promise<number> {
     await this.#db
       .updateTable('invocations')
