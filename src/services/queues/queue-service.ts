@@ -89,8 +89,7 @@ export class QueueService implements Lifecycle, QueueOperations {
   async createQueue(name: string, settings?: QueueSettingsInput): Promise<QueueInfo> {
     checkQueueName(name);
     const resolved = resolveQueueSettings(name, settings);
-    if (resolved.deadLetter !== undefined)
-      await this.#requireQueue(resolved.deadLetter.queue, 'dead-letter queue');
+    if (resolved.deadLetter !== undefined) await this.#requireDeadLetter(name, resolved.deadLetter.queue);
     const now = Date.now();
     const record: QueueRecord = {
       name,
@@ -126,8 +125,7 @@ export class QueueService implements Lifecycle, QueueOperations {
   async updateQueue(name: string, settings: QueueSettingsInput): Promise<QueueInfo> {
     const current = await this.#requireQueue(name, 'queue', true);
     const resolved = resolveQueueSettings(name, settings, current.settings);
-    if (resolved.deadLetter !== undefined)
-      await this.#requireQueue(resolved.deadLetter.queue, 'dead-letter queue');
+    if (resolved.deadLetter !== undefined) await this.#requireDeadLetter(name, resolved.deadLetter.queue);
     const now = Date.now();
     if (!(await this.#store.updateQueue(name, canonicalSettings(resolved), now))) throw this.#notFound(name);
     this.#settings.delete(name);
@@ -381,6 +379,14 @@ export class QueueService implements Lifecycle, QueueOperations {
     const entry = { settings: parseStoredSettings(record.settings), record, at: now };
     this.#settings.set(name, entry);
     return entry;
+  }
+
+  /** A redrive policy's target must exist: a bad parameter of the queue, not a missing resource. */
+  async #requireDeadLetter(queue: string, dlq: string): Promise<void> {
+    if ((await this.#store.getQueue(dlq)) !== undefined) return;
+    throw invalid(
+      `queue '${queue}': deadLetter.queue '${dlq}' does not exist; create it first (\`nimbus queues create ${dlq}\`) or declare it under resources.queues in nimbus.yml.`,
+    );
   }
 
   #notFound(name: string, what = 'queue'): NimbusError {

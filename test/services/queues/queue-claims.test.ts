@@ -165,7 +165,10 @@ forEachStore((_name, open, stores) => {
     assert.equal(back[0]!.receiveCount, 1);
     await assert.rejects(
       q.createQueue('other', { deadLetter: { queue: 'missing-dlq', maxReceiveCount: 3 } }),
-      { code: 'ResourceNotFoundException' },
+      {
+        code: 'InvalidParameterValueException',
+        message: /deadLetter\.queue 'missing-dlq' does not exist; create it first/,
+      },
     );
   });
 });
