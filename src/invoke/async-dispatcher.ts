@@ -153,10 +153,11 @@ export class AsyncDispatcher {
     this.#pumping = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    let claimedAny = false;
+    let claimedAny: boolean;
     try {
       do {
         this.#again = false;
+        claimedAny = false;
         this.#startReady();
         if (!this.#running) break;
         // Why claim ahead: with every slot busy, each finished event freed one slot and cost
