@@ -3,7 +3,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { SigV4Identity } from '../../auth/sigv4-verifier.js';
 import { NimbusError } from '../../errors.js';
 import { AwsChunkedDecoder, type ChunkSigning } from './aws-chunked.js';
@@ -247,13 +247,28 @@ function build(
   else uploadStats.plain++;
   const verifier = new BodyVerifier(sha256Hex, expected);
   let firstError: Error | undefined;
-  const done = (err: Error | null): void => {
-    if (err && firstError === undefined) firstError = err;
+  const fail = (err: Error): void => {
+    firstError ??= err;
+    // Unpipe rather than destroy the request: destroying it would kill the socket, and the
+    // client would see a reset instead of the S3 error. The facade drains what is left.
+    req.unpipe();
+    if (!verifier.destroyed) verifier.destroy(err);
   };
-  // pipeline destroys every stage on the first error, so a consumer reading `verifier` sees it fail.
-  if (decoder) pipeline(req, decoder, verifier, done);
-  else pipeline(req, verifier, done);
-  for (const s of [decoder, verifier]) s?.on('error', (err) => (firstError ??= err));
+  req.once('aborted', () =>
+    fail(new NimbusError('IncompleteBody', 'The client closed the connection mid-body; nothing was stored.')),
+  );
+  req.once('close', () => {
+    if (!req.readableEnded)
+      fail(new NimbusError('IncompleteBody', 'The request body closed before its end; nothing was stored.'));
+  });
+  req.on('error', fail);
+  verifier.on('error', (err) => (firstError ??= err));
+  if (decoder !== undefined) {
+    decoder.on('error', fail);
+    req.pipe(decoder).pipe(verifier);
+  } else {
+    req.pipe(verifier);
+  }
   return {
     body: verifier,
     contentLength,

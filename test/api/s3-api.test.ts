@@ -1,0 +1,560 @@
+// End to end over a real socket: the official @aws-sdk/client-s3 (default settings plus endpoint and
+// forcePathStyle) and lib-storage against a Nimbus server on every store, plus raw aws-chunked
+// requests (signed chunks, bad checksums, cut-off bodies) that must store nothing.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetBucketLocationCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  CreateMultipartUploadCommand,
+  AbortMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  PutBucketAclCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { uploadStats } from '../../src/api/s3/s3-body.js';
+import { checksumOf } from '../../src/api/s3/s3-checksums.js';
+import { deriveSigningKey } from '../../src/auth/sigv4-verifier.js';
+import { installLeakGuard } from '../helpers/leak-guard.js';
+import { forEachStore } from '../helpers/test-stores.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
+
+const REGION = 'us-east-1';
+
+function s3For(t: TestServer, secret = t.credentials.secretAccessKey): S3Client {
+  return new S3Client({
+    endpoint: t.url,
+    forcePathStyle: true,
+    region: REGION,
+    credentials: { accessKeyId: t.credentials.accessKeyId, secretAccessKey: secret },
+  });
+}
+
+async function errorOf(p: Promise<unknown>): Promise<S3ServiceException> {
+  try {
+    await p;
+  } catch (err) {
+    return err as S3ServiceException;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** Sign a raw request as the SDK would (header form), returning its headers. */
+async function signRaw(
+  t: TestServer,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<Record<string, string>> {
+  const url = new URL(t.url);
+  const signer = new SignatureV4({
+    service: 's3',
+    region: REGION,
+    credentials: { accessKeyId: t.credentials.accessKeyId, secretAccessKey: t.credentials.secretAccessKey },
+    sha256: Sha256,
+    uriEscapePath: false,
+  });
+  const signed = await signer.sign({
+    method,
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path,
+    query: {},
+    headers: { host: url.host, ...headers },
+  });
+  return signed.headers as Record<string, string>;
+}
+
+/** Send a raw request; `body` pieces are written with a pause between them. */
+function rawRequest(
+  t: TestServer,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer[],
+  opts: { cutAfter?: number } = {},
+): Promise<{ status: number; text: string }> {
+  const url = new URL(t.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', (err) =>
+      opts.cutAfter !== undefined ? resolve({ status: 0, text: String(err) }) : reject(err),
+    );
+    let i = 0;
+    const next = (): void => {
+      if (opts.cutAfter !== undefined && i === opts.cutAfter) {
+        // Cut the connection mid-body: what arrived must not become an object.
+        setTimeout(() => {
+          req.destroy();
+          resolve({ status: 0, text: 'cut' });
+        }, 50);
+        return;
+      }
+      if (i >= body.length) {
+        req.end();
+        return;
+      }
+      req.write(body[i++]);
+      setImmediate(next);
+    };
+    next();
+  });
+}
+
+const frame = (data: Buffer): Buffer[] => [
+  Buffer.from(`${data.length.toString(16)}\r\n`),
+  data,
+  Buffer.from('\r\n'),
+];
+
+installLeakGuard();
+
+forEachStore((name, open) => {
+  let t: TestServer;
+  let s3: S3Client;
+
+  before(async () => {
+    t = await startTestServer({ store: await open(), prewarm: { nodejs: 0 }, threadPrewarm: 0 });
+    s3 = s3For(t);
+  });
+  after(async () => {
+    s3?.destroy();
+    await t?.close();
+  });
+
+  test(`${name}: create, list, head, locate and delete buckets`, async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'life' }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'life' })); // idempotent for the owner
+    const list = await s3.send(new ListBucketsCommand({}));
+    assert.ok(list.Buckets?.some((b) => b.Name === 'life' && b.CreationDate instanceof Date));
+    await s3.send(new HeadBucketCommand({ Bucket: 'life' }));
+    const loc = await s3.send(new GetBucketLocationCommand({ Bucket: 'life' }));
+    assert.equal(loc.LocationConstraint ?? '', '');
+    await s3.send(new PutObjectCommand({ Bucket: 'life', Key: 'k', Body: 'x' }));
+    const notEmpty = await errorOf(s3.send(new DeleteBucketCommand({ Bucket: 'life' })));
+    assert.equal(notEmpty.name, 'BucketNotEmpty');
+    assert.equal(notEmpty.$metadata.httpStatusCode, 409);
+    await s3.send(new DeleteObjectCommand({ Bucket: 'life', Key: 'k' }));
+    await s3.send(new DeleteBucketCommand({ Bucket: 'life' }));
+    const gone = await errorOf(s3.send(new HeadBucketCommand({ Bucket: 'life' })));
+    assert.equal(gone.$metadata.httpStatusCode, 404);
+    const noBucket = await errorOf(s3.send(new GetObjectCommand({ Bucket: 'life', Key: 'k' })));
+    assert.equal(noBucket.name, 'NoSuchBucket');
+    const unsupported = await errorOf(s3.send(new PutBucketAclCommand({ Bucket: 'life', ACL: 'private' })));
+    assert.equal(unsupported.name, 'NotImplemented');
+    assert.match(unsupported.message, /Supported: ListBuckets/);
+  });
+
+  test(`${name}: PutObject from a string, a Buffer and a stream (aws-chunked + CRC32 trailer); GetObject round trip`, async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'objs' }));
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'objs',
+        Key: 'dir/hello.txt',
+        Body: 'hello world',
+        ContentType: 'text/plain',
+        Metadata: { owner: 'ada', Purpose: 'test' },
+        CacheControl: 'max-age=60',
+        ContentDisposition: 'attachment; filename="h.txt"',
+      }),
+    );
+    assert.equal(put.ETag, `"${createHash('md5').update('hello world').digest('hex')}"`);
+    assert.equal(put.ChecksumCRC32, checksumOf('crc32', Buffer.from('hello world')));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'objs', Key: 'dir/hello.txt' }));
+    assert.equal(await got.Body?.transformToString(), 'hello world');
+    assert.equal(got.ContentType, 'text/plain');
+    assert.equal(got.ContentLength, 11);
+    assert.equal(got.CacheControl, 'max-age=60');
+    assert.equal(got.ContentDisposition, 'attachment; filename="h.txt"');
+    assert.deepEqual(got.Metadata, { owner: 'ada', purpose: 'test' });
+    assert.equal(got.ETag, put.ETag);
+    assert.ok(got.LastModified instanceof Date);
+
+    const bytes = Buffer.from(Buffer.alloc(200_000).map((_, i) => (i * 7) & 0xff));
+    await s3.send(new PutObjectCommand({ Bucket: 'objs', Key: 'buf.bin', Body: bytes }));
+    const gotBuf = await s3.send(new GetObjectCommand({ Bucket: 'objs', Key: 'buf.bin' }));
+    assert.deepEqual(Buffer.from(await gotBuf.Body!.transformToByteArray()), bytes);
+
+    const chunkedBefore = uploadStats.chunked;
+    const streamed = Buffer.from(Buffer.alloc(300_000).map((_, i) => (i * 13) & 0xff));
+    const pieces = [
+      streamed.subarray(0, 100_000),
+      streamed.subarray(100_000, 250_000),
+      streamed.subarray(250_000),
+    ];
+    const putStream = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'objs',
+        Key: 'stream.bin',
+        Body: Readable.from(pieces),
+        ContentLength: streamed.length,
+      }),
+    );
+    assert.equal(uploadStats.chunked, chunkedBefore + 1, 'the SDK sent the stream aws-chunked');
+    assert.equal(putStream.ChecksumCRC32, checksumOf('crc32', streamed));
+    const gotStream = await s3.send(new GetObjectCommand({ Bucket: 'objs', Key: 'stream.bin' }));
+    assert.deepEqual(Buffer.from(await gotStream.Body!.transformToByteArray()), streamed);
+    assert.equal(gotStream.ContentEncoding, undefined, 'aws-chunked is not stored as a content encoding');
+
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'objs', Key: 'stream.bin' }));
+    assert.equal(head.ContentLength, streamed.length);
+    assert.equal(head.ContentType, 'application/octet-stream');
+    const missing = await errorOf(s3.send(new GetObjectCommand({ Bucket: 'objs', Key: 'nope' })));
+    assert.equal(missing.name, 'NoSuchKey');
+    const missingHead = await errorOf(s3.send(new HeadObjectCommand({ Bucket: 'objs', Key: 'nope' })));
+    assert.equal(missingHead.$metadata.httpStatusCode, 404);
+  });
+
+  test(`${name}: Range, conditional GETs and response overrides`, async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'ranges' }));
+    const body = 'abcdefghijklmnopqrstuvwxyz';
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'ranges', Key: 'abc', Body: body }));
+    const mid = await s3.send(new GetObjectCommand({ Bucket: 'ranges', Key: 'abc', Range: 'bytes=2-5' }));
+    assert.equal(mid.$metadata.httpStatusCode, 206);
+    assert.equal(await mid.Body?.transformToString(), 'cdef');
+    assert.equal(mid.ContentRange, 'bytes 2-5/26');
+    const tail = await s3.send(new GetObjectCommand({ Bucket: 'ranges', Key: 'abc', Range: 'bytes=-3' }));
+    assert.equal(await tail.Body?.transformToString(), 'xyz');
+    const bad = await errorOf(
+      s3.send(new GetObjectCommand({ Bucket: 'ranges', Key: 'abc', Range: 'bytes=100-' })),
+    );
+    assert.equal(bad.$metadata.httpStatusCode, 416);
+    const notModified = await errorOf(
+      s3.send(new GetObjectCommand({ Bucket: 'ranges', Key: 'abc', IfNoneMatch: put.ETag })),
+    );
+    assert.equal(notModified.$metadata.httpStatusCode, 304);
+    const failed = await errorOf(
+      s3.send(new GetObjectCommand({ Bucket: 'ranges', Key: 'abc', IfMatch: '"0000"' })),
+    );
+    assert.equal(failed.$metadata.httpStatusCode, 412);
+    const over = await s3.send(
+      new GetObjectCommand({
+        Bucket: 'ranges',
+        Key: 'abc',
+        ResponseContentType: 'text/x-letters',
+        IfMatch: put.ETag,
+      }),
+    );
+    assert.equal(over.ContentType, 'text/x-letters');
+    assert.equal(await over.Body?.transformToString(), body);
+  });
+
+  test(`${name}: ListObjectsV2 with delimiter and pagination; ListObjects v1`, async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'lists' }));
+    const keys = ['a/1', 'a/2', 'b/1', 'c', 'd', 'e', 'f'];
+    for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: 'lists', Key: k, Body: k }));
+    const top = await s3.send(new ListObjectsV2Command({ Bucket: 'lists', Delimiter: '/' }));
+    assert.deepEqual(
+      top.CommonPrefixes?.map((p) => p.Prefix),
+      ['a/', 'b/'],
+    );
+    assert.deepEqual(
+      top.Contents?.map((c) => c.Key),
+      ['c', 'd', 'e', 'f'],
+    );
+    assert.equal(top.KeyCount, 6);
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: 'lists', MaxKeys: 3, ContinuationToken: token }),
+      );
+      seen.push(...(page.Contents ?? []).map((c) => c.Key!));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      pages++;
+    } while (token !== undefined);
+    assert.deepEqual(seen, keys);
+    assert.equal(pages, 3);
+    const prefixed = await s3.send(
+      new ListObjectsV2Command({ Bucket: 'lists', Prefix: 'a/', StartAfter: 'a/1' }),
+    );
+    assert.deepEqual(
+      prefixed.Contents?.map((c) => c.Key),
+      ['a/2'],
+    );
+    assert.equal(prefixed.Contents?.[0]?.Size, 3);
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: 'lists', Marker: 'c', MaxKeys: 2 }));
+    assert.deepEqual(
+      v1.Contents?.map((c) => c.Key),
+      ['d', 'e'],
+    );
+    assert.equal(v1.IsTruncated, true);
+  });
+
+  test(`${name}: CopyObject (COPY and REPLACE) and DeleteObjects (verbose and quiet)`, async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'copies' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'copies',
+        Key: 'src dir/ä.txt',
+        Body: 'copy me',
+        ContentType: 'text/plain',
+        Metadata: { a: '1' },
+      }),
+    );
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'copies',
+        Key: 'same.txt',
+        CopySource: `copies/${encodeURIComponent('src dir/ä.txt')}`,
+      }),
+    );
+    const same = await s3.send(new GetObjectCommand({ Bucket: 'copies', Key: 'same.txt' }));
+    assert.equal(await same.Body?.transformToString(), 'copy me');
+    assert.deepEqual(same.Metadata, { a: '1' });
+    assert.equal(same.ContentType, 'text/plain');
+    const replaced = await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'copies',
+        Key: 'new.txt',
+        CopySource: `/copies/${encodeURIComponent('src dir/ä.txt')}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: 'text/markdown',
+        Metadata: { b: '2' },
+      }),
+    );
+    assert.match(replaced.CopyObjectResult?.ETag ?? '', /^"[0-9a-f]{32}"$/);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'copies', Key: 'new.txt' }));
+    assert.equal(head.ContentType, 'text/markdown');
+    assert.deepEqual(head.Metadata, { b: '2' });
+
+    const del = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: 'copies',
+        Delete: { Objects: [{ Key: 'same.txt' }, { Key: 'never-there' }] },
+      }),
+    );
+    assert.deepEqual(del.Deleted?.map((d) => d.Key).sort(), ['never-there', 'same.txt']);
+    const quiet = await s3.send(
+      new DeleteObjectsCommand({ Bucket: 'copies', Delete: { Quiet: true, Objects: [{ Key: 'new.txt' }] } }),
+    );
+    assert.equal(quiet.Deleted, undefined);
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: 'copies' }));
+    assert.deepEqual(
+      left.Contents?.map((c) => c.Key),
+      ['src dir/ä.txt'],
+    );
+  });
+
+  test(`${name}: multipart upload through lib-storage (12 MB in 5 MB parts); list and abort uploads`, async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'multi' }));
+    const size = 12 * 1024 * 1024;
+    const body = Buffer.from(Buffer.alloc(size).map((_, i) => (i * 251 + (i >> 12)) & 0xff));
+    const upload = new Upload({
+      client: s3,
+      params: {
+        Bucket: 'multi',
+        Key: 'big.bin',
+        Body: Readable.from([body]),
+        ContentType: 'application/x-big',
+      },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 2,
+    });
+    const done = await upload.done();
+    assert.match(done.ETag ?? '', /^"[0-9a-f]{32}-3"$/);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'multi', Key: 'big.bin' }));
+    assert.equal(head.ContentLength, size);
+    assert.equal(head.ContentType, 'application/x-big');
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'multi', Key: 'big.bin' }));
+    const back = Buffer.from(await got.Body!.transformToByteArray());
+    assert.equal(
+      createHash('sha256').update(back).digest('hex'),
+      createHash('sha256').update(body).digest('hex'),
+    );
+
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'multi', Key: 'pending' }));
+    const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'multi' }));
+    assert.ok(listed.Uploads?.some((u) => u.UploadId === created.UploadId && u.Key === 'pending'));
+    const parts = await s3.send(
+      new ListPartsCommand({ Bucket: 'multi', Key: 'pending', UploadId: created.UploadId }),
+    );
+    assert.equal(parts.Parts?.length ?? 0, 0);
+    await s3.send(
+      new AbortMultipartUploadCommand({ Bucket: 'multi', Key: 'pending', UploadId: created.UploadId }),
+    );
+    const gone = await errorOf(
+      s3.send(new ListPartsCommand({ Bucket: 'multi', Key: 'pending', UploadId: created.UploadId })),
+    );
+    assert.equal(gone.name, 'NoSuchUpload');
+  });
+
+  test(`${name}: a wrong secret is SignatureDoesNotMatch`, async () => {
+    const bad = s3For(t, 'not-the-secret');
+    try {
+      const err = await errorOf(bad.send(new ListBucketsCommand({})));
+      assert.equal(err.name, 'SignatureDoesNotMatch');
+      assert.equal(err.$metadata.httpStatusCode, 403);
+      const putErr = await errorOf(
+        bad.send(
+          new PutObjectCommand({
+            Bucket: 'objs',
+            Key: 'x',
+            Body: Readable.from([Buffer.from('abc')]),
+            ContentLength: 3,
+          }),
+        ),
+      );
+      assert.equal(putErr.name, 'SignatureDoesNotMatch');
+    } finally {
+      bad.destroy();
+    }
+  });
+
+  test(`${name}: raw aws-chunked uploads: signed chunks store; a corrupted chunk, a wrong trailer checksum or a cut-off body store nothing`, async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'raw' }));
+    const data = [Buffer.alloc(70_000, 'a'), Buffer.alloc(5000, 'b')];
+    const whole = Buffer.concat(data);
+    const exists = async (key: string): Promise<boolean> =>
+      s3.send(new HeadObjectCommand({ Bucket: 'raw', Key: key })).then(
+        () => true,
+        (e: S3ServiceException) => {
+          if (e.$metadata.httpStatusCode === 404) return false;
+          throw e;
+        },
+      );
+
+    // Signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), each signature chained from the seed.
+    const signedPut = async (key: string, corrupt: boolean): Promise<{ status: number; text: string }> => {
+      const headers = await signRaw(t, 'PUT', `/raw/${key}`, {
+        'content-encoding': 'aws-chunked',
+        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'x-amz-decoded-content-length': String(whole.length),
+        'transfer-encoding': 'chunked',
+      });
+      const auth = headers['authorization']!;
+      const seed = /Signature=([0-9a-f]{64})/.exec(auth)![1]!;
+      const amzDate = headers['x-amz-date']!;
+      const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
+      const key4 = deriveSigningKey(t.credentials.secretAccessKey, amzDate.slice(0, 8), REGION, 's3');
+      const empty = createHash('sha256').update('').digest('hex');
+      let prev = seed;
+      const body: Buffer[] = [];
+      for (const c of [...data, Buffer.alloc(0)]) {
+        const sig = createHmac('sha256', key4)
+          .update(
+            `AWS4-HMAC-SHA256-PAYLOAD\n${amzDate}\n${scope}\n${prev}\n${empty}\n${createHash('sha256').update(c).digest('hex')}`,
+          )
+          .digest('hex');
+        prev = sig;
+        const sent = corrupt && c.length === 5000 ? Buffer.alloc(5000, 'B') : c;
+        body.push(
+          Buffer.from(`${c.length.toString(16)};chunk-signature=${sig}\r\n`),
+          sent,
+          Buffer.from('\r\n'),
+        );
+      }
+      return rawRequest(t, 'PUT', `/raw/${key}`, headers, body);
+    };
+    const ok = await signedPut('signed', false);
+    assert.equal(ok.status, 200, ok.text);
+    const back = await s3.send(new GetObjectCommand({ Bucket: 'raw', Key: 'signed' }));
+    assert.deepEqual(Buffer.from(await back.Body!.transformToByteArray()), whole);
+    const corrupted = await signedPut('corrupted', true);
+    assert.equal(corrupted.status, 403);
+    assert.match(corrupted.text, /<Code>SignatureDoesNotMatch<\/Code>/);
+    assert.equal(await exists('corrupted'), false);
+
+    // Unsigned chunks with a trailing checksum that does not match.
+    const trailerHeaders = await signRaw(t, 'PUT', '/raw/badsum', {
+      'content-encoding': 'aws-chunked',
+      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'x-amz-decoded-content-length': String(whole.length),
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+      'transfer-encoding': 'chunked',
+    });
+    const wrongSum = checksumOf('crc32', Buffer.from('something else'));
+    const badSum = await rawRequest(t, 'PUT', '/raw/badsum', trailerHeaders, [
+      ...data.flatMap(frame),
+      Buffer.from(`0\r\nx-amz-checksum-crc32:${wrongSum}\r\n\r\n`),
+    ]);
+    assert.equal(badSum.status, 400);
+    assert.match(badSum.text, /<Code>BadDigest<\/Code>/);
+    assert.equal(await exists('badsum'), false);
+
+    // A body cut off mid-stream (the client goes away after the first chunk).
+    const cutHeaders = await signRaw(t, 'PUT', '/raw/cut', {
+      'content-encoding': 'aws-chunked',
+      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'x-amz-decoded-content-length': String(whole.length),
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+      'transfer-encoding': 'chunked',
+    });
+    await rawRequest(t, 'PUT', '/raw/cut', cutHeaders, [...frame(data[0]!), ...frame(data[1]!)], {
+      cutAfter: 3,
+    });
+    // A plain (Content-Length) PUT cut off too.
+    const plainHeaders = await signRaw(t, 'PUT', '/raw/cut-plain', {
+      'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      'content-length': String(whole.length),
+    });
+    await rawRequest(t, 'PUT', '/raw/cut-plain', plainHeaders, [data[0]!, data[1]!], { cutAfter: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await exists('cut'), false);
+    assert.equal(await exists('cut-plain'), false);
+  });
+
+  test(`${name}: presigned GET and PUT URLs`, async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'presigned' }));
+    const url = new URL(t.url);
+    const signer = new SignatureV4({
+      service: 's3',
+      region: REGION,
+      credentials: { accessKeyId: t.credentials.accessKeyId, secretAccessKey: t.credentials.secretAccessKey },
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
+    const presign = async (method: string, path: string): Promise<string> => {
+      const signed = await signer.presign(
+        {
+          method,
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path,
+          query: {},
+          headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+        },
+        { expiresIn: 300 },
+      );
+      const qs = new URLSearchParams(signed.query as Record<string, string>).toString();
+      return `${t.url}${path}?${qs}`;
+    };
+    const put = await fetch(await presign('PUT', '/presigned/p.txt'), {
+      method: 'PUT',
+      body: 'via presigned url',
+    });
+    assert.equal(put.status, 200, await put.clone().text());
+    const get = await fetch(await presign('GET', '/presigned/p.txt'));
+    assert.equal(get.status, 200);
+    assert.equal(await get.text(), 'via presigned url');
+    const tampered = (await presign('GET', '/presigned/p.txt')).replace('p.txt', 'q.txt');
+    assert.equal((await fetch(tampered)).status, 403);
+  });
+});
