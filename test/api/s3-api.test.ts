@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
+import type { S3ServiceException } from '@aws-sdk/client-s3';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -26,7 +27,6 @@ import {
   PutObjectCommand,
   PutBucketAclCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Sha256 } from '@aws-crypto/sha256-js';
