@@ -79,6 +79,18 @@ forEachStore((_name, open) => {
     assert.equal(await queues.changeVisibility('q', second!.seq, 'a'.repeat(16), T0, T0 + 30_001), false);
     assert.equal(await queues.deleteMessage('q', second!.seq, 'a'.repeat(16)), false);
     assert.equal(await queues.deleteMessage('q', second!.seq, 'b'.repeat(16)), true);
+
+    // Batch delete: only the pairs whose receipt is current.
+    await queues.send('q', [msg('x', 'x'), msg('y', 'y'), msg('z', 'z')], T0);
+    const got = await queues.claim('q', claimOptions({ receipt: 'c'.repeat(16) }), T0);
+    assert.equal(got.length, 3);
+    const deleted = await queues.deleteMessages('q', [
+      { seq: got[0]!.seq, receipt: 'c'.repeat(16) },
+      { seq: got[1]!.seq, receipt: 'stale'.padEnd(16, '_') },
+      { seq: got[2]!.seq, receipt: 'c'.repeat(16) },
+    ]);
+    assert.equal(deleted, 2);
+    assert.deepEqual(await queues.counts('q', T0), { visible: 0, inFlight: 1, delayed: 0 });
   });
 
   test('FIFO: the dedup window lasts until dedupUntil; an earlier delayed message blocks its group', async () => {

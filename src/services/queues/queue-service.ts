@@ -265,17 +265,20 @@ export class QueueService implements Lifecycle, QueueOperations {
   ): Promise<Array<BatchResult<object>>> {
     checkBatch(entries);
     await this.#requireQueue(queue);
-    return Promise.all(
-      entries.map(async (e): Promise<BatchResult<object>> => {
-        try {
-          const { seq, token } = decodeReceiptHandle(e.receiptHandle);
-          await this.#store.deleteMessage(queue, seq, token);
-          return { id: e.id, ok: true };
-        } catch (err) {
-          return failure(e.id, err);
-        }
-      }),
-    );
+    const results: Array<BatchResult<object>> = [];
+    const valid: Array<{ seq: number; receipt: string }> = [];
+    for (const e of entries) {
+      try {
+        const { seq, token } = decodeReceiptHandle(e.receiptHandle);
+        valid.push({ seq, receipt: token });
+        results.push({ id: e.id, ok: true });
+      } catch (err) {
+        results.push(failure(e.id, err));
+      }
+    }
+    // One statement for the whole batch; stale handles succeed without deleting (as one by one).
+    await this.#store.deleteMessages(queue, valid);
+    return results;
   }
 
   async changeMessageVisibility(

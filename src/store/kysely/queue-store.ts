@@ -289,6 +289,19 @@ export class KyselyQueueStore implements QueueStore {
     return Number(result.numDeletedRows) > 0;
   }
 
+  async deleteMessages(
+    queue: string,
+    items: ReadonlyArray<{ readonly seq: number; readonly receipt: string }>,
+  ): Promise<number> {
+    if (items.length === 0) return 0;
+    const result = await this.#db
+      .deleteFrom('queue_messages')
+      .where('queue_name', '=', queue)
+      .where((eb) => eb.or(items.map((i) => eb.and([eb('seq', '=', i.seq), eb('receipt', '=', i.receipt)]))))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async changeVisibility(
     queue: string,
     seq: number,

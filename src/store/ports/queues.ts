@@ -110,6 +110,11 @@ export interface QueueStore {
   claim(queue: string, options: ClaimOptions, now: number): Promise<ClaimedMessage[]>;
   /** Delete the message if `receipt` is its latest receive's token; false otherwise. */
   deleteMessage(queue: string, seq: number, receipt: string): Promise<boolean>;
+  /** {@link deleteMessage} for several messages in one statement; returns how many were deleted. */
+  deleteMessages(
+    queue: string,
+    items: ReadonlyArray<{ readonly seq: number; readonly receipt: string }>,
+  ): Promise<number>;
   /**
    * Set when an in-flight message becomes visible again; false unless the message exists, is in
    * flight, and `receipt` is its latest receive's token.
