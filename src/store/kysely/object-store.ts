@@ -1,7 +1,6 @@
-// ObjectStore over Kysely (SQLite and PostgreSQL): buckets, object rows, multipart uploads,
-// bucket triggers and the bucket event outbox.
+// ObjectStore over Kysely (SQLite and PostgreSQL): buckets, object rows and multipart uploads;
+// triggers and the event outbox are delegated to bucket-event-store.ts.
 
-import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import { NimbusError } from '../../errors.js';
 import type { Notifier } from '../coordination.js';
@@ -17,14 +16,10 @@ import type {
   StoredUpload,
 } from '../ports/objects.js';
 import type { Capabilities } from '../store.js';
+import { KyselyBucketEvents } from './bucket-event-store.js';
 import type { Database } from './database.js';
 import { toMs } from './database.js';
-import type {
-  BucketTriggersTable,
-  MultipartPartsTable,
-  MultipartUploadsTable,
-  ObjectsTable,
-} from './schema/objects.js';
+import type { MultipartPartsTable, MultipartUploadsTable, ObjectsTable } from './schema/objects.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -65,18 +60,6 @@ function toPart(row: Selectable<MultipartPartsTable>): StoredPart {
   };
 }
 
-function toTrigger(row: Selectable<BucketTriggersTable>): BucketTrigger {
-  return {
-    app: row.app,
-    functionName: row.function_name,
-    position: Number(row.position),
-    bucket: row.bucket,
-    events: JSON.parse(row.events) as string[],
-    prefix: row.prefix,
-    suffix: row.suffix,
-  };
-}
-
 function objectValues(o: StoredObject): Omit<Insertable<ObjectsTable>, 'bucket' | 'key'> {
   return {
     file_id: o.fileId,
@@ -102,12 +85,14 @@ function noSuchUpload(uploadId: string): NimbusError {
 export class KyselyObjectStore implements ObjectStore {
   readonly #db: Kysely<Database>;
   readonly #capabilities: Capabilities;
+  readonly #events: KyselyBucketEvents;
 
   constructor(db: Kysely<Database>, capabilities: Capabilities, _notifier?: Notifier) {
     // No notifier: the outbox drainer polls (and is woken in-process after each change), so a
     // cross-node wake-up would buy little.
     this.#db = db;
     this.#capabilities = capabilities;
+    this.#events = new KyselyBucketEvents(db, capabilities);
   }
 
   async createBucket(name: string, createdAt: number): Promise<BucketRecord> {
@@ -176,7 +161,7 @@ export class KyselyObjectStore implements ObjectStore {
     return this.#db.transaction().execute(async (trx) => {
       if (!(await this.#lockBucket(trx, object.bucket))) throw bucketGone(object.bucket);
       const replacedFileId = await this.#upsertObject(trx, object);
-      await this.#addNotifications(trx, object.bucket, notify);
+      await this.#events.addNotifications(trx, object.bucket, notify);
       return { replacedFileId };
     });
   }
@@ -194,7 +179,7 @@ export class KyselyObjectStore implements ObjectStore {
         .returningAll()
         .executeTakeFirst();
       if (!row) return undefined;
-      await this.#addNotifications(trx, bucket, notify);
+      await this.#events.addNotifications(trx, bucket, notify);
       return toObject(row);
     });
   }
@@ -301,7 +286,7 @@ export class KyselyObjectStore implements ObjectStore {
         .execute();
       if (!(await this.#lockBucket(trx, object.bucket))) throw bucketGone(object.bucket);
       const replacedFileId = await this.#upsertObject(trx, object);
-      await this.#addNotifications(trx, object.bucket, notify);
+      await this.#events.addNotifications(trx, object.bucket, notify);
       return { replacedFileId, partFileIds: parts.map((p) => p.file_id) };
     });
   }
@@ -341,99 +326,36 @@ export class KyselyObjectStore implements ObjectStore {
     return found;
   }
 
-  async replaceTriggers(
+  replaceTriggers(
     app: string,
     triggers: readonly BucketTrigger[],
     functions?: readonly string[],
   ): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
-      let del = trx.deleteFrom('bucket_triggers').where('app', '=', app);
-      if (functions !== undefined) {
-        if (functions.length === 0 && triggers.length === 0) return;
-        if (functions.length > 0) del = del.where('function_name', 'in', functions);
-      }
-      if (functions === undefined || functions.length > 0) await del.execute();
-      if (triggers.length === 0) return;
-      await trx
-        .insertInto('bucket_triggers')
-        .values(
-          triggers.map((t) => ({
-            app: t.app,
-            function_name: t.functionName,
-            position: t.position,
-            bucket: t.bucket,
-            events: JSON.stringify(t.events),
-            prefix: t.prefix,
-            suffix: t.suffix,
-          })),
-        )
-        .execute();
-    });
+    return this.#events.replaceTriggers(app, triggers, functions);
   }
 
-  async deleteTriggers(app: string, functionName?: string): Promise<void> {
-    let q = this.#db.deleteFrom('bucket_triggers').where('app', '=', app);
-    if (functionName !== undefined) q = q.where('function_name', '=', functionName);
-    await q.execute();
+  deleteTriggers(app: string, functionName?: string): Promise<void> {
+    return this.#events.deleteTriggers(app, functionName);
   }
 
-  async listTriggers(bucket?: string): Promise<BucketTrigger[]> {
-    let q = this.#db.selectFrom('bucket_triggers').selectAll();
-    if (bucket !== undefined) q = q.where('bucket', '=', bucket);
-    const rows = await q.orderBy('function_name').orderBy('position').execute();
-    return rows.map(toTrigger);
+  listTriggers(bucket?: string): Promise<BucketTrigger[]> {
+    return this.#events.listTriggers(bucket);
   }
 
-  async claimNotifications(limit: number, leaseMs: number): Promise<OutboxNotification[]> {
-    if (limit <= 0) return [];
-    const now = Date.now();
-    let pick = this.#db
-      .selectFrom('bucket_event_outbox')
-      .select('id')
-      .where('available_at', '<=', now)
-      .orderBy('available_at')
-      .limit(limit);
-    // As in invocation-queue.ts: skip rows another node is claiming where rows can be locked;
-    // otherwise the backend has one writer and the UPDATE below is exclusive by itself.
-    if (this.#capabilities.skipLocked) pick = pick.forUpdate().skipLocked();
-    const rows = await this.#db
-      .with(
-        (cte) => cte('picked').materialized(),
-        () => pick,
-      )
-      .updateTable('bucket_event_outbox')
-      .set((eb) => ({ available_at: now + leaseMs, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
-      .returningAll()
-      .execute();
-    return rows
-      .sort((a, b) => toMs(a.created_at) - toMs(b.created_at))
-      .map((r) => ({
-        id: r.id,
-        functionName: r.function_name,
-        payload: r.payload,
-        attempts: Number(r.attempts),
-      }));
+  claimNotifications(limit: number, leaseMs: number): Promise<OutboxNotification[]> {
+    return this.#events.claimNotifications(limit, leaseMs);
   }
 
-  async deleteNotification(id: string): Promise<void> {
-    await this.#db.deleteFrom('bucket_event_outbox').where('id', '=', id).execute();
+  deleteNotification(id: string): Promise<void> {
+    return this.#events.deleteNotification(id);
   }
 
-  async releaseNotification(id: string, availableAt: number): Promise<void> {
-    await this.#db
-      .updateTable('bucket_event_outbox')
-      .set({ available_at: availableAt })
-      .where('id', '=', id)
-      .execute();
+  releaseNotification(id: string, availableAt: number): Promise<void> {
+    return this.#events.releaseNotification(id, availableAt);
   }
 
-  async countNotifications(): Promise<number> {
-    const row = await this.#db
-      .selectFrom('bucket_event_outbox')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  countNotifications(): Promise<number> {
+    return this.#events.countNotifications();
   }
 
   /** The bucket row, locked against a concurrent delete where rows can be locked. */
@@ -461,34 +383,6 @@ export class KyselyObjectStore implements ObjectStore {
       .onConflict((oc) => oc.columns(['bucket', 'key']).doUpdateSet(values))
       .execute();
     return previous?.file_id;
-  }
-
-  async #addNotifications(trx: Db, bucket: string, notify: NotificationBuilder | undefined): Promise<void> {
-    if (notify === undefined) return;
-    const triggers = await trx
-      .selectFrom('bucket_triggers')
-      .selectAll()
-      .where('bucket', '=', bucket)
-      .orderBy('function_name')
-      .orderBy('position')
-      .execute();
-    if (triggers.length === 0) return;
-    const notifications = notify(triggers.map(toTrigger));
-    if (notifications.length === 0) return;
-    const now = Date.now();
-    await trx
-      .insertInto('bucket_event_outbox')
-      .values(
-        notifications.map((n) => ({
-          id: randomUUID(),
-          function_name: n.functionName,
-          payload: n.payload,
-          created_at: now,
-          available_at: now,
-          attempts: 0,
-        })),
-      )
-      .execute();
   }
 }
 

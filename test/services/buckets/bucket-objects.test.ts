@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { installLeakGuard } from '../../helpers/leak-guard.js';
 import { forEachStore } from '../../helpers/test-stores.js';
 import { body, bucketService, readAll } from './bucket-test-context.js';
@@ -171,6 +173,36 @@ forEachStore((_name, open) => {
           code: 'ResourceNotFoundException',
         },
       );
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+forEachStore((_name, open) => {
+  test('concurrent puts of one key leave one file; reads during replaces always see a whole version', async () => {
+    const t = bucketService(await open());
+    try {
+      await t.buckets.createBucket('race');
+      const versions = Array.from({ length: 10 }, (_, i) => `version ${i} `.repeat(2000));
+      await Promise.all(versions.map((v) => t.buckets.putObject('race', 'k', body(v))));
+      const dataFiles = () =>
+        readdirSync(join(t.dataDir, 'objects', 'data'), { recursive: true, withFileTypes: true }).filter(
+          (e) => e.isFile(),
+        ).length;
+      assert.equal(dataFiles(), 1);
+      const reads: Array<Promise<string>> = [];
+      const writes: Array<Promise<unknown>> = [];
+      for (const v of versions) {
+        writes.push(t.buckets.putObject('race', 'k', body(v)));
+        reads.push(
+          t.buckets.getObject('race', 'k').then(async (got) => (await readAll(got.body)).toString()),
+        );
+      }
+      await Promise.all(writes);
+      for (const text of await Promise.all(reads))
+        assert.ok(versions.includes(text), 'a read saw a torn object');
+      assert.equal(dataFiles(), 1);
     } finally {
       await t.close();
     }
