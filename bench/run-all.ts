@@ -1,8 +1,9 @@
 // `npm run bench`: runs every benchmark, writes bench/RESULTS.md, and cleans up even on failure.
-// Flags: --quick (fewer samples, shorter runs), --only=cold,warm,memory,deploy,gateway,queues,async, --out=FILE.
+// Flags: --quick (fewer samples, shorter runs), --only=cold,warm,memory,deploy,gateway,queues,buckets,async, --out=FILE.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asyncBench } from './async.js';
+import { bucketsBench } from './buckets.js';
 import { coldStartBench } from './cold-start.js';
 import { deployTimeBench } from './deploy-time.js';
 import { gatewayBench } from './gateway.js';
@@ -28,6 +29,7 @@ const benches: Array<[string, () => Promise<BenchOutput>]> = [
   ['deploy', () => deployTimeBench({ deploys: quick ? 4 : 8 })],
   ['gateway', () => gatewayBench({ seconds: quick ? 2 : 10 })],
   ['queues', () => queuesBench({ seconds: quick ? 2 : 5 })],
+  ['buckets', () => bucketsBench({ seconds: quick ? 2 : 5, largeCount: quick ? 3 : 8 })],
   [
     'async',
     () => asyncBench({ seconds: quick ? 2 : 5, n: quick ? 3000 : 10_000, samples: quick ? 50 : 200 }),
