@@ -3,6 +3,7 @@
 // and outbox claims that never hand the same notification to two claimers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import { forEachStore } from '../helpers/test-stores.js';
 import type { BucketTrigger, StoredObject } from '../../src/store/ports/objects.js';
@@ -186,5 +187,32 @@ forEachStore((_name, open, stores) => {
     await s.deleteTriggers('other', 'other-x');
     await s.deleteTriggers('app');
     assert.deepEqual(await names(), []);
+  });
+});
+
+forEachStore((name, _open, stores) => {
+  // Only PostgreSQL has per-column collations: the test database here defaults to C.UTF-8 (which
+  // happens to order like "C"), so check the column itself, and show what a locale would do.
+  if (name !== 'postgres') return;
+  test('postgres: object keys are COLLATE "C", so listings stay bytewise under any database locale', async () => {
+    const target = stores.target();
+    await stores.openAt(target);
+    const client = new pg.Client({ connectionString: target.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ collation_name: string }>(
+        `SELECT collation_name FROM information_schema.columns
+          WHERE table_schema = $1 AND table_name = 'objects' AND column_name = 'key'`,
+        [target.schema],
+      );
+      assert.deepEqual(rows, [{ collation_name: 'C' }]);
+      const icu = await client
+        .query<{ before: boolean }>(`SELECT 'a' < 'B' COLLATE "en-US-x-icu" AS before`)
+        .catch(() => undefined);
+      // Under a locale collation 'a' sorts before 'B'; S3 (bytewise) puts 'B' first.
+      if (icu) assert.equal(icu.rows[0]!.before, true);
+    } finally {
+      await client.end();
+    }
   });
 });
