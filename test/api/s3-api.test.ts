@@ -195,6 +195,37 @@ forEachStore((name, open) => {
     assert.equal(got.ETag, put.ETag);
     assert.ok(got.LastModified instanceof Date);
 
+    const badMd5 = await errorOf(
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'objs',
+          Key: 'md5',
+          Body: 'abc',
+          ContentMD5: createHash('md5').update('abd').digest('base64'),
+        }),
+      ),
+    );
+    assert.equal(badMd5.name, 'BadDigest');
+    const badCrc = await errorOf(
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'objs',
+          Key: 'crc',
+          Body: Buffer.from('abc'),
+          ChecksumCRC32: 'AAAAAA==',
+        }),
+      ),
+    );
+    assert.equal(badCrc.name, 'BadDigest');
+    const stored = await s3.send(new ListObjectsV2Command({ Bucket: 'objs', Prefix: 'md5' }));
+    assert.equal(stored.KeyCount, 0, 'a body that failed its digest is not stored');
+    assert.equal(
+      await errorOf(s3.send(new HeadObjectCommand({ Bucket: 'objs', Key: 'crc' }))).then(
+        (e) => e.$metadata.httpStatusCode,
+      ),
+      404,
+    );
+
     const bytes = Buffer.from(Buffer.alloc(200_000).map((_, i) => (i * 7) & 0xff));
     await s3.send(new PutObjectCommand({ Bucket: 'objs', Key: 'buf.bin', Body: bytes }));
     const gotBuf = await s3.send(new GetObjectCommand({ Bucket: 'objs', Key: 'buf.bin' }));

@@ -1,6 +1,7 @@
 // One S3 request as the operation handlers see it (bucket, key, query, verified identity) and the
 // response helpers they share: XML replies, object headers, small XML request bodies.
 
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SigV4Identity } from '../../auth/sigv4-verifier.js';
 import { NimbusError } from '../../errors.js';
@@ -188,5 +189,11 @@ export async function readSmallBody(r: S3Request, limit = 2 * 1024 * 1024): Prom
   }
   const err = body.error();
   if (err !== undefined) throw err;
-  return Buffer.concat(parts).toString('utf8');
+  const whole = Buffer.concat(parts);
+  // Older SDKs protect DeleteObjects with Content-MD5 instead of a flexible checksum.
+  const md5 = checkedContentMd5(r.req);
+  if (md5 !== undefined && createHash('md5').update(whole).digest('base64') !== md5) {
+    throw new NimbusError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  }
+  return whole.toString('utf8');
 }
