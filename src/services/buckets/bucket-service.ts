@@ -15,7 +15,7 @@ import type {
   StoredObject,
 } from '../../store/ports/objects.js';
 import type { ServiceContext } from '../service-context.js';
-import { checkBucketName, checkKey } from './bucket-names.js';
+import { checkBucketName, checkKey, isValidBucketName } from './bucket-names.js';
 import type {
   BucketInfo,
   BucketOperations,
@@ -55,6 +55,12 @@ function noSuchBucket(bucket: string): NimbusError {
     'ResourceNotFoundException',
     `Bucket '${bucket}' does not exist; create it with \`nimbus buckets create ${bucket}\` or declare it under resources.buckets in nimbus.yml.`,
   );
+}
+
+/** A lookup's names: a bucket name that cannot exist is a missing bucket; a bad key is a 400. */
+function checkObjectName(bucket: string, key: string): void {
+  if (!isValidBucketName(bucket)) throw noSuchBucket(bucket);
+  checkKey(key);
 }
 
 /** Buckets: objects as files under the data dir, metadata in the store, and ObjectCreated/ObjectRemoved events. */
@@ -143,8 +149,10 @@ export class BucketService implements Lifecycle, BucketOperations {
     return this.#store.createBucket(name, Date.now());
   }
 
-  getBucket(name: string): Promise<BucketInfo | undefined> {
-    return this.#store.getBucket(name);
+  async getBucket(name: string): Promise<BucketInfo | undefined> {
+    // A name that could never have been created is simply absent (and never reaches the store,
+    // where e.g. a NUL byte would be a PostgreSQL error rather than a not-found).
+    return isValidBucketName(name) ? this.#store.getBucket(name) : undefined;
   }
 
   listBuckets(): Promise<BucketInfo[]> {
@@ -152,6 +160,7 @@ export class BucketService implements Lifecycle, BucketOperations {
   }
 
   async deleteBucket(name: string): Promise<boolean> {
+    if (!isValidBucketName(name)) return false;
     const { outcome, partFileIds } = await this.#store.deleteBucket(name);
     if (outcome === 'not-empty') {
       throw new NimbusError(
@@ -190,6 +199,7 @@ export class BucketService implements Lifecycle, BucketOperations {
   }
 
   async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    checkObjectName(bucket, key);
     const row = await this.#store.getObject(bucket, key);
     if (row) return toObjectInfo(row);
     await this.#requireBucket(bucket);
@@ -201,6 +211,7 @@ export class BucketService implements Lifecycle, BucketOperations {
     key: string,
     options?: { range?: { start?: number; end?: number; suffixLength?: number } | undefined },
   ): Promise<ObjectBody> {
+    checkObjectName(bucket, key);
     // A replace between reading the row and opening its file unlinks the old file: read the new
     // row and try again (the open descriptor then pins the bytes for the whole read).
     for (let attempt = 0; ; attempt++) {
@@ -229,6 +240,7 @@ export class BucketService implements Lifecycle, BucketOperations {
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {
+    checkObjectName(bucket, key);
     const removed = await this.#locks.run(`${bucket}\u0000${key}`, () =>
       this.#store.deleteObject(
         bucket,
@@ -252,6 +264,7 @@ export class BucketService implements Lifecycle, BucketOperations {
     checkKey(target.key);
     await this.#requireBucket(target.bucket);
     for (let attempt = 0; ; attempt++) {
+      checkObjectName(source.bucket, source.key);
       const from = await this.#store.getObject(source.bucket, source.key);
       if (!from) {
         await this.#requireBucket(source.bucket);
@@ -370,7 +383,7 @@ export class BucketService implements Lifecycle, BucketOperations {
   }
 
   async #requireBucket(bucket: string): Promise<void> {
-    if (!(await this.#store.getBucket(bucket))) throw noSuchBucket(bucket);
+    if (!(await this.getBucket(bucket))) throw noSuchBucket(bucket);
   }
 
   async #applyDeploy(spec: AppEventSpec): Promise<void> {

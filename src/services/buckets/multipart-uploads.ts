@@ -212,7 +212,10 @@ export class MultipartUploads {
 
   /** The upload, which must belong to `bucket`/`key`. */
   async #upload(bucket: string, key: string, uploadId: string): Promise<StoredUpload> {
-    const upload = await this.#d.store.getUpload(uploadId);
+    // Ids are base64url; anything else (e.g. with a NUL, which PostgreSQL text refuses) cannot exist.
+    const upload = /^[A-Za-z0-9_-]{1,128}$/.test(uploadId)
+      ? await this.#d.store.getUpload(uploadId)
+      : undefined;
     if (!upload || upload.bucket !== bucket || upload.key !== key) {
       await this.#d.requireBucket(bucket);
       throw noSuchUpload(uploadId);

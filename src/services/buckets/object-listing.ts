@@ -62,6 +62,12 @@ export async function listPage(
     startAfter?: string | undefined;
   },
 ): Promise<ListedPage> {
+  for (const [name, value] of Object.entries(options)) {
+    // PostgreSQL text cannot hold NUL: no key contains one, so no listing parameter may.
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      throw new NimbusError('InvalidParameterValueException', `${name} must not contain NUL characters.`);
+    }
+  }
   const prefix = options.prefix ?? '';
   const delimiter = options.delimiter || undefined;
   const maxKeys = options.maxKeys ?? 1000;

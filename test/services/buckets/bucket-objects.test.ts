@@ -208,3 +208,29 @@ forEachStore((_name, open) => {
     }
   });
 });
+
+forEachStore((_name, open) => {
+  test('names that cannot exist answer not-found or 400, never a store error', async () => {
+    const t = bucketService(await open());
+    try {
+      await t.buckets.createBucket('ok-bucket');
+      assert.equal(await t.buckets.getBucket('bad\u0000name'), undefined);
+      assert.equal(await t.buckets.deleteBucket('bad\u0000name'), false);
+      await assert.rejects(t.buckets.headObject('bad\u0000name', 'k'), { code: 'ResourceNotFoundException' });
+      await assert.rejects(t.buckets.getObject('ok-bucket', 'a\u0000b'), {
+        code: 'InvalidParameterValueException',
+      });
+      await assert.rejects(t.buckets.deleteObject('ok-bucket', 'a\u0000b'), {
+        code: 'InvalidParameterValueException',
+      });
+      await assert.rejects(t.buckets.headObject('ok-bucket', 'x'.repeat(2000)), { code: 'KeyTooLongError' });
+      await assert.rejects(t.buckets.listObjects('ok-bucket', { prefix: 'a\u0000' }), {
+        code: 'InvalidParameterValueException',
+      });
+      await assert.rejects(t.buckets.listParts('ok-bucket', 'k', 'no\u0000such'), { code: 'NoSuchUpload' });
+      await assert.rejects(t.buckets.listObjects('NOPE'), { code: 'ResourceNotFoundException' });
+    } finally {
+      await t.close();
+    }
+  });
+});
