@@ -37,6 +37,7 @@ const TMP_SUFFIX = '.tmp';
 export class ObjectFiles {
   readonly #dataDir: string;
   readonly #tmpDir: string;
+  #tmpReady: Promise<unknown> | undefined;
 
   /** `root` is `<dataDir>/objects`. */
   constructor(root: string) {
@@ -196,7 +197,12 @@ export class ObjectFiles {
   }
 
   async #tmpPath(fileId: string): Promise<string> {
-    await mkdir(this.#tmpDir, { recursive: true });
+    // Created once per process (a syscall saved on every write); a failed attempt is retried.
+    this.#tmpReady ??= mkdir(this.#tmpDir, { recursive: true }).catch((err: unknown) => {
+      this.#tmpReady = undefined;
+      throw err;
+    });
+    await this.#tmpReady;
     return join(this.#tmpDir, fileId + TMP_SUFFIX);
   }
 
@@ -211,8 +217,14 @@ export class ObjectFiles {
       await handle.close();
     }
     const target = this.pathOf(fileId);
-    await mkdir(join(target, '..'), { recursive: true });
-    await rename(tmp, target);
+    try {
+      await rename(tmp, target);
+    } catch (err) {
+      // The shard directory does not exist yet (rare after the first few thousand objects).
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(join(target, '..'), { recursive: true });
+      await rename(tmp, target);
+    }
   }
 }
 
