@@ -79,6 +79,15 @@ export class KyselyBucketEvents {
   async claimNotifications(limit: number, leaseMs: number): Promise<OutboxNotification[]> {
     if (limit <= 0) return [];
     const now = Date.now();
+    // The drainer polls every second on every node: an empty outbox (the usual case) is answered
+    // by a read, without the UPDATE, which on SQLite would take the database's write lock.
+    const due = await this.#db
+      .selectFrom('bucket_event_outbox')
+      .select('id')
+      .where('available_at', '<=', now)
+      .limit(1)
+      .executeTakeFirst();
+    if (due === undefined) return [];
     let pick = this.#db
       .selectFrom('bucket_event_outbox')
       .select('id')
