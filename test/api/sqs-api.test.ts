@@ -347,6 +347,12 @@ forEachStore((storeName, open) => {
         deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:poison-dlq',
         maxReceiveCount: 2,
       });
+      // An empty RedrivePolicy removes it, as on SQS.
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { RedrivePolicy: '' } }));
+      const removed = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }),
+      );
+      assert.equal(removed.Attributes?.['RedrivePolicy'], undefined);
     });
 
     test('PurgeQueue removes every message', async () => {
