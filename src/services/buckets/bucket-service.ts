@@ -75,6 +75,7 @@ export class BucketService implements Lifecycle, BucketOperations {
   /** Files older than this that no row references are leftovers of an earlier process. */
   readonly #createdAt = Date.now();
   #sweep: Promise<void> | undefined;
+  readonly #stopping = new AbortController();
 
   constructor(ctx: ServiceContext, options: BucketServiceOptions = {}) {
     this.#ctx = ctx;
@@ -131,7 +132,7 @@ export class BucketService implements Lifecycle, BucketOperations {
     // Crash leftovers: temp files of interrupted writes, files whose row never committed or was
     // replaced just before a crash. In the background: a large data dir takes a while to walk.
     this.#sweep ??= this.#files
-      .sweep(this.#createdAt, (ids) => this.#store.referencedFileIds(ids))
+      .sweep(this.#createdAt, (ids) => this.#store.referencedFileIds(ids), this.#stopping.signal)
       .then((n) => {
         if (n > 0)
           this.#ctx.logger.info(`buckets: removed ${n} orphaned object file(s) left by a previous run`);
@@ -140,6 +141,7 @@ export class BucketService implements Lifecycle, BucketOperations {
   }
 
   async stop(): Promise<void> {
+    this.#stopping.abort();
     await this.#drainer.stop();
     await this.#sweep;
   }

@@ -166,11 +166,13 @@ export class ObjectFiles {
   /**
    * Crash cleanup: delete temp files and data files no row references, when last modified before
    * `before` (files of writes in flight in this process are newer, so they are never touched).
+   * `signal` ends the walk early.
    * @returns how many files were deleted.
    */
   async sweep(
     before: number,
     referenced: (fileIds: readonly string[]) => Promise<Set<string>>,
+    signal?: AbortSignal,
   ): Promise<number> {
     let removed = 0;
     for (const name of await this.tempFiles()) {
@@ -182,6 +184,8 @@ export class ObjectFiles {
     }
     for (const a of await readdir(this.#dataDir).catch(() => [])) {
       for (const b of await readdir(join(this.#dataDir, a)).catch(() => [])) {
+        // Stopping the server ends the walk between directories; the next start resumes it.
+        if (signal?.aborted) return removed;
         const dir = join(this.#dataDir, a, b);
         const names = await readdir(dir).catch(() => []);
         if (names.length === 0) continue;
