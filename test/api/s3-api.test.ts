@@ -565,6 +565,32 @@ forEachStore((name, open) => {
     assert.equal(await exists('cut-plain'), false);
   });
 
+  test(`${name}: S3 error XML and headers; a body that does not match its signed sha256 stores nothing`, async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'errs' }));
+    const getHeaders = await signRaw(t, 'GET', '/errs/no%20such', {
+      'x-amz-content-sha256': createHash('sha256').update('').digest('hex'),
+    });
+    const res = await fetch(`${t.url}/errs/no%20such`, { headers: getHeaders });
+    assert.equal(res.status, 404);
+    assert.match(res.headers.get('x-amz-request-id') ?? '', /^[0-9A-F]{16}$/);
+    assert.equal(res.headers.get('content-type'), 'application/xml');
+    const xml = await res.text();
+    assert.match(
+      xml,
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>NoSuchKey<\/Code><Message>[^<]+<\/Message><Key>no such<\/Key><RequestId>[0-9A-F]{16}<\/RequestId><\/Error>$/,
+    );
+    const body = Buffer.from('the real body');
+    const putHeaders = await signRaw(t, 'PUT', '/errs/sha', {
+      'x-amz-content-sha256': createHash('sha256').update('another body').digest('hex'),
+      'content-length': String(body.length),
+    });
+    const put = await rawRequest(t, 'PUT', '/errs/sha', putHeaders, [body]);
+    assert.equal(put.status, 400);
+    assert.match(put.text, /<Code>XAmzContentSHA256Mismatch<\/Code>/);
+    const head = await errorOf(s3.send(new HeadObjectCommand({ Bucket: 'errs', Key: 'sha' })));
+    assert.equal(head.$metadata.httpStatusCode, 404);
+  });
+
   test(`${name}: presigned GET and PUT URLs`, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'presigned' }));
     const url = new URL(t.url);

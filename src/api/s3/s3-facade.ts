@@ -174,7 +174,7 @@ export async function handleS3(platform: Platform, req: IncomingMessage, res: Se
   let bucket: string | undefined;
   let key: string | undefined;
   let uploadId: string | undefined;
-  const buckets = platform.buckets as unknown as BucketOperations;
+  const buckets: BucketOperations = platform.buckets;
   try {
     const parsed = parseS3Path(req.url ?? '/');
     bucket = parsed.bucket;
