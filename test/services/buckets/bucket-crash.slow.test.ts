@@ -4,24 +4,21 @@
 // holds both the database and the object files.)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readLocalCredentials } from '../../../src/auth/credentials.js';
 import { installLeakGuard } from '../../helpers/leak-guard.js';
+import { NimbusProcesses } from '../../helpers/nimbus-process.js';
 
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 const root = mkdtempSync(join(tmpdir(), 'nimbus-bucket-crash-'));
 const dataDir = join(root, 'data');
-const children = new Set<ChildProcess>();
+const nodes = new NimbusProcesses();
 
-after(() => {
-  for (const child of children) child.kill('SIGKILL');
+after(async () => {
+  await nodes.killAll();
   rmSync(root, { recursive: true, force: true });
 });
 installLeakGuard();
@@ -38,47 +35,8 @@ function filesUnder(dir: string): string[] {
   }
 }
 
-function startNimbus(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', TSX, MAIN, 'start', '--port', '0', '--data-dir', dataDir],
-    {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /Nimbus listening on (http:\/\/\S+)\n/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before listening:\n${out}`));
-    });
-  });
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
 test('SIGKILL mid-upload: the acknowledged object survives, the torn one leaves nothing after restart', async () => {
-  const first = await startNimbus();
+  const first = await nodes.start({ dataDir });
   const token = readLocalCredentials(dataDir, {})!.token;
   const v1 = (url: string, path: string, init: RequestInit = {}) =>
     fetch(url + path, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
@@ -103,7 +61,7 @@ test('SIGKILL mid-upload: the acknowledged object survives, the torn one leaves 
     assert.ok(i < 500, 'the server never started writing the upload');
     await sleep(10);
   }
-  await killed(first.child);
+  await nodes.kill(first.child);
   req.destroy();
   assert.equal(
     filesUnder(tmpDir).length,
@@ -111,7 +69,7 @@ test('SIGKILL mid-upload: the acknowledged object survives, the torn one leaves 
     'the killed server left its temp file (the sweep must remove it)',
   );
 
-  const second = await startNimbus();
+  const second = await nodes.start({ dataDir });
   try {
     for (let i = 0; filesUnder(tmpDir).length > 0; i++) {
       assert.ok(i < 1000, 'the start-up sweep did not remove the temp file');
@@ -123,6 +81,6 @@ test('SIGKILL mid-upload: the acknowledged object survives, the torn one leaves 
     assert.equal(createHash('md5').update(got).digest('hex'), createHash('md5').update(kept).digest('hex'));
     assert.equal(filesUnder(join(dataDir, 'objects', 'data')).length, 1);
   } finally {
-    await killed(second.child);
+    await nodes.kill(second.child);
   }
 });
