@@ -1,5 +1,6 @@
 // Unit tests of the S3 protocol layer: checksums, the aws-chunked decoder (hand-built frames, split
-// at every byte boundary, signed chunks and trailers), the verified upload body, and the XML reader.
+// at every byte boundary, signed chunks and trailers), the verified upload body, the XML reader,
+// error mapping and path parsing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
@@ -7,9 +8,13 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { AwsChunkedDecoder, type ChunkSigning } from '../../src/api/s3/aws-chunked.js';
 import { openUploadBody } from '../../src/api/s3/s3-body.js';
+import { toS3Error } from '../../src/api/s3/s3-errors.js';
+import { parseCopySource } from '../../src/api/s3/s3-objects.js';
+import { parseS3Path } from '../../src/api/s3/s3-request.js';
 import { checksumOf, createChecksum, tableCrc32 } from '../../src/api/s3/s3-checksums.js';
 import { parseXml, childrenNamed, childText } from '../../src/api/s3/s3-xml.js';
 import type { SigV4Identity } from '../../src/auth/sigv4-verifier.js';
+import { NimbusError } from '../../src/errors.js';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 
 installLeakGuard();
@@ -246,4 +251,46 @@ test('XML reader: namespaces, entities, CDATA, self-closing; malformed input is 
   for (const bad of ['', '<a><b></a>', '<a>', 'text', '<a></a><b></b>', '<!DOCTYPE x><a/>']) {
     assert.throws(() => parseXml(bad), { code: 'MalformedXML' }, JSON.stringify(bad));
   }
+});
+
+test('error mapping: ResourceNotFoundException names the missing bucket, key or upload; SigV4 faults get S3 codes', () => {
+  const nf = new NimbusError('ResourceNotFoundException', 'gone');
+  assert.equal(toS3Error(nf, { bucket: 'b', key: 'k', bucketExists: false }).code, 'NoSuchBucket');
+  assert.equal(toS3Error(nf, { bucket: 'b', key: 'k', bucketExists: true }).code, 'NoSuchKey');
+  assert.equal(
+    toS3Error(nf, { bucket: 'b', key: 'k', uploadId: 'u', bucketExists: true }).code,
+    'NoSuchUpload',
+  );
+  assert.equal(toS3Error(nf, { bucket: 'b', bucketExists: true }).code, 'NoSuchBucket');
+  const sig = toS3Error(
+    new NimbusError('InvalidSignatureException', 'The request signature we calculated does not match'),
+    {},
+  );
+  assert.deepEqual([sig.code, sig.status], ['SignatureDoesNotMatch', 403]);
+  assert.equal(
+    toS3Error(new NimbusError('InvalidSignatureException', 'Signature expired: x'), {}).code,
+    'RequestTimeTooSkewed',
+  );
+  assert.equal(toS3Error(new NimbusError('UnrecognizedClientException', 'x'), {}).code, 'InvalidAccessKeyId');
+  assert.deepEqual(
+    [
+      toS3Error(new NimbusError('BucketNotEmpty', 'x'), {}).code,
+      toS3Error(new NimbusError('BucketNotEmpty', 'x'), {}).status,
+    ],
+    ['BucketNotEmpty', 409],
+  );
+  assert.deepEqual(toS3Error(new Error('boom'), {}).code, 'InternalError');
+});
+
+test('path-style parsing and x-amz-copy-source', () => {
+  const p = parseS3Path('/photos/cats/a%20b%2Bc.txt?list-type=2&prefix=x%2By');
+  assert.equal(p.bucket, 'photos');
+  assert.equal(p.key, 'cats/a b+c.txt');
+  assert.equal(p.query.get('prefix'), 'x+y');
+  assert.deepEqual(parseS3Path('/'), { bucket: undefined, key: undefined, query: new URLSearchParams() });
+  assert.equal(parseS3Path('/photos/').key, undefined);
+  assert.deepEqual(parseCopySource('/src/dir%2Fa%20b.txt'), { bucket: 'src', key: 'dir/a b.txt' });
+  assert.deepEqual(parseCopySource('src/k?versionId=null'), { bucket: 'src', key: 'k' });
+  assert.throws(() => parseCopySource('src/k?versionId=3'), { code: 'NotImplemented' });
+  assert.throws(() => parseCopySource('nokey'), { code: 'InvalidParameterValueException' });
 });
