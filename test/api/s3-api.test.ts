@@ -389,6 +389,27 @@ forEachStore((name, open) => {
     assert.equal(head.ContentType, 'text/markdown');
     assert.deepEqual(head.Metadata, { b: '2' });
 
+    const copyCond = await errorOf(
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: 'copies',
+          Key: 'cond.txt',
+          CopySource: `copies/${encodeURIComponent('src dir/ä.txt')}`,
+          CopySourceIfMatch: '"00000000000000000000000000000000"',
+        }),
+      ),
+    );
+    assert.equal(copyCond.$metadata.httpStatusCode, 412);
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'copies',
+        Key: 'cond.txt',
+        CopySource: `copies/${encodeURIComponent('src dir/ä.txt')}`,
+        CopySourceIfMatch: replaced.CopyObjectResult?.ETag,
+      }),
+    );
+    await s3.send(new DeleteObjectCommand({ Bucket: 'copies', Key: 'cond.txt' }));
+
     const del = await s3.send(
       new DeleteObjectsCommand({
         Bucket: 'copies',

@@ -271,6 +271,7 @@ export async function copyObject(r: S3Request): Promise<void> {
       'This copy request is illegal because it is trying to copy an object to itself without changing the metadata; use x-amz-metadata-directive: REPLACE.',
     );
   }
+  await checkCopyConditions(r, source);
   const replace = directive === 'REPLACE' ? putOptionsFromHeaders(r.req) : undefined;
   const info = await r.buckets.copyObject(source, target, replace);
   sendXml(
@@ -278,4 +279,34 @@ export async function copyObject(r: S3Request): Promise<void> {
     200,
     document('CopyObjectResult', [el('LastModified', isoTime(info.lastModified)), el('ETag', info.etag)]),
   );
+}
+
+/** `x-amz-copy-source-if-*`: every failed condition is 412 PreconditionFailed for a copy (never 304). */
+async function checkCopyConditions(r: S3Request, source: { bucket: string; key: string }): Promise<void> {
+  const h = r.req.headers;
+  const ifMatch = h['x-amz-copy-source-if-match'];
+  const ifNoneMatch = h['x-amz-copy-source-if-none-match'];
+  const ifModified = h['x-amz-copy-source-if-modified-since'];
+  const ifUnmodified = h['x-amz-copy-source-if-unmodified-since'];
+  if ([ifMatch, ifNoneMatch, ifModified, ifUnmodified].every((v) => v === undefined)) return;
+  const info = await r.buckets.headObject(source.bucket, source.key);
+  if (info === undefined) {
+    throw new NimbusError(
+      'ResourceNotFoundException',
+      `Copy source '${source.bucket}/${source.key}' does not exist.`,
+    );
+  }
+  const modifiedS = Math.floor(info.lastModified / 1000) * 1000;
+  const since = (v: unknown): number => Date.parse(String(v));
+  const failed =
+    (typeof ifMatch === 'string' && !etagMatches(ifMatch, info.etag)) ||
+    (typeof ifNoneMatch === 'string' && etagMatches(ifNoneMatch, info.etag)) ||
+    (ifMatch === undefined && ifUnmodified !== undefined && modifiedS > since(ifUnmodified)) ||
+    (ifNoneMatch === undefined && ifModified !== undefined && modifiedS <= since(ifModified));
+  if (failed) {
+    throw new NimbusError(
+      'PreconditionFailed',
+      `At least one of the x-amz-copy-source-if-* conditions did not hold for ${source.bucket}/${source.key} (ETag ${info.etag}).`,
+    );
+  }
 }
