@@ -1,12 +1,10 @@
 // End to end over a real socket: the official @aws-sdk/client-s3 (default settings plus endpoint and
-// forcePathStyle) and lib-storage against a Nimbus server on every store, plus raw aws-chunked
-// requests (signed chunks, bad checksums, cut-off bodies) that must store nothing.
+// forcePathStyle) and lib-storage against a Nimbus server on every store.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { S3ServiceException } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -26,111 +24,14 @@ import {
   ListMultipartUploadsCommand,
   PutObjectCommand,
   PutBucketAclCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { uploadStats } from '../../src/api/s3/s3-body.js';
 import { checksumOf } from '../../src/api/s3/s3-checksums.js';
-import { deriveSigningKey } from '../../src/auth/sigv4-verifier.js';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import { forEachStore } from '../helpers/test-stores.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
-
-const REGION = 'us-east-1';
-
-function s3For(t: TestServer, secret = t.credentials.secretAccessKey): S3Client {
-  return new S3Client({
-    endpoint: t.url,
-    forcePathStyle: true,
-    region: REGION,
-    credentials: { accessKeyId: t.credentials.accessKeyId, secretAccessKey: secret },
-  });
-}
-
-async function errorOf(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (err) {
-    return err as S3ServiceException;
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** Sign a raw request as the SDK would (header form), returning its headers. */
-async function signRaw(
-  t: TestServer,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-): Promise<Record<string, string>> {
-  const url = new URL(t.url);
-  const signer = new SignatureV4({
-    service: 's3',
-    region: REGION,
-    credentials: { accessKeyId: t.credentials.accessKeyId, secretAccessKey: t.credentials.secretAccessKey },
-    sha256: Sha256,
-    uriEscapePath: false,
-  });
-  const signed = await signer.sign({
-    method,
-    protocol: 'http:',
-    hostname: url.hostname,
-    port: Number(url.port),
-    path,
-    query: {},
-    headers: { host: url.host, ...headers },
-  });
-  return signed.headers as Record<string, string>;
-}
-
-/** Send a raw request; `body` pieces are written with a pause between them. */
-function rawRequest(
-  t: TestServer,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body: Buffer[],
-  opts: { cutAfter?: number } = {},
-): Promise<{ status: number; text: string }> {
-  const url = new URL(t.url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', (err) =>
-      opts.cutAfter !== undefined ? resolve({ status: 0, text: String(err) }) : reject(err),
-    );
-    let i = 0;
-    const next = (): void => {
-      if (opts.cutAfter !== undefined && i === opts.cutAfter) {
-        // Cut the connection mid-body: what arrived must not become an object.
-        setTimeout(() => {
-          req.destroy();
-          resolve({ status: 0, text: 'cut' });
-        }, 50);
-        return;
-      }
-      if (i >= body.length) {
-        req.end();
-        return;
-      }
-      req.write(body[i++]);
-      setImmediate(next);
-    };
-    next();
-  });
-}
-
-const frame = (data: Buffer): Buffer[] => [
-  Buffer.from(`${data.length.toString(16)}\r\n`),
-  data,
-  Buffer.from('\r\n'),
-];
+import { errorOf, s3For } from './s3-test-helpers.js';
 
 installLeakGuard();
 
@@ -491,162 +392,5 @@ forEachStore((name, open) => {
     } finally {
       bad.destroy();
     }
-  });
-
-  test(`${name}: raw aws-chunked uploads: signed chunks store; a corrupted chunk, a wrong trailer checksum or a cut-off body store nothing`, async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'raw' }));
-    const data = [Buffer.alloc(70_000, 'a'), Buffer.alloc(5000, 'b')];
-    const whole = Buffer.concat(data);
-    const exists = async (key: string): Promise<boolean> =>
-      s3.send(new HeadObjectCommand({ Bucket: 'raw', Key: key })).then(
-        () => true,
-        (e: S3ServiceException) => {
-          if (e.$metadata.httpStatusCode === 404) return false;
-          throw e;
-        },
-      );
-
-    // Signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), each signature chained from the seed.
-    const signedPut = async (key: string, corrupt: boolean): Promise<{ status: number; text: string }> => {
-      const headers = await signRaw(t, 'PUT', `/raw/${key}`, {
-        'content-encoding': 'aws-chunked',
-        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
-        'x-amz-decoded-content-length': String(whole.length),
-        'transfer-encoding': 'chunked',
-      });
-      const auth = headers['authorization']!;
-      const seed = /Signature=([0-9a-f]{64})/.exec(auth)![1]!;
-      const amzDate = headers['x-amz-date']!;
-      const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
-      const key4 = deriveSigningKey(t.credentials.secretAccessKey, amzDate.slice(0, 8), REGION, 's3');
-      const empty = createHash('sha256').update('').digest('hex');
-      let prev = seed;
-      const body: Buffer[] = [];
-      for (const c of [...data, Buffer.alloc(0)]) {
-        const sig = createHmac('sha256', key4)
-          .update(
-            `AWS4-HMAC-SHA256-PAYLOAD\n${amzDate}\n${scope}\n${prev}\n${empty}\n${createHash('sha256').update(c).digest('hex')}`,
-          )
-          .digest('hex');
-        prev = sig;
-        const sent = corrupt && c.length === 5000 ? Buffer.alloc(5000, 'B') : c;
-        body.push(
-          Buffer.from(`${c.length.toString(16)};chunk-signature=${sig}\r\n`),
-          sent,
-          Buffer.from('\r\n'),
-        );
-      }
-      return rawRequest(t, 'PUT', `/raw/${key}`, headers, body);
-    };
-    const ok = await signedPut('signed', false);
-    assert.equal(ok.status, 200, ok.text);
-    const back = await s3.send(new GetObjectCommand({ Bucket: 'raw', Key: 'signed' }));
-    assert.deepEqual(Buffer.from(await back.Body!.transformToByteArray()), whole);
-    const corrupted = await signedPut('corrupted', true);
-    assert.equal(corrupted.status, 403);
-    assert.match(corrupted.text, /<Code>SignatureDoesNotMatch<\/Code>/);
-    assert.equal(await exists('corrupted'), false);
-
-    // Unsigned chunks with a trailing checksum that does not match.
-    const trailerHeaders = await signRaw(t, 'PUT', '/raw/badsum', {
-      'content-encoding': 'aws-chunked',
-      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-      'x-amz-decoded-content-length': String(whole.length),
-      'x-amz-trailer': 'x-amz-checksum-crc32',
-      'transfer-encoding': 'chunked',
-    });
-    const wrongSum = checksumOf('crc32', Buffer.from('something else'));
-    const badSum = await rawRequest(t, 'PUT', '/raw/badsum', trailerHeaders, [
-      ...data.flatMap(frame),
-      Buffer.from(`0\r\nx-amz-checksum-crc32:${wrongSum}\r\n\r\n`),
-    ]);
-    assert.equal(badSum.status, 400);
-    assert.match(badSum.text, /<Code>BadDigest<\/Code>/);
-    assert.equal(await exists('badsum'), false);
-
-    // A body cut off mid-stream (the client goes away after the first chunk).
-    const cutHeaders = await signRaw(t, 'PUT', '/raw/cut', {
-      'content-encoding': 'aws-chunked',
-      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-      'x-amz-decoded-content-length': String(whole.length),
-      'x-amz-trailer': 'x-amz-checksum-crc32',
-      'transfer-encoding': 'chunked',
-    });
-    await rawRequest(t, 'PUT', '/raw/cut', cutHeaders, [...frame(data[0]!), ...frame(data[1]!)], {
-      cutAfter: 3,
-    });
-    // A plain (Content-Length) PUT cut off too.
-    const plainHeaders = await signRaw(t, 'PUT', '/raw/cut-plain', {
-      'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-      'content-length': String(whole.length),
-    });
-    await rawRequest(t, 'PUT', '/raw/cut-plain', plainHeaders, [data[0]!, data[1]!], { cutAfter: 1 });
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(await exists('cut'), false);
-    assert.equal(await exists('cut-plain'), false);
-  });
-
-  test(`${name}: S3 error XML and headers; a body that does not match its signed sha256 stores nothing`, async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'errs' }));
-    const getHeaders = await signRaw(t, 'GET', '/errs/no%20such', {
-      'x-amz-content-sha256': createHash('sha256').update('').digest('hex'),
-    });
-    const res = await fetch(`${t.url}/errs/no%20such`, { headers: getHeaders });
-    assert.equal(res.status, 404);
-    assert.match(res.headers.get('x-amz-request-id') ?? '', /^[0-9A-F]{16}$/);
-    assert.equal(res.headers.get('content-type'), 'application/xml');
-    const xml = await res.text();
-    assert.match(
-      xml,
-      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>NoSuchKey<\/Code><Message>[^<]+<\/Message><Key>no such<\/Key><RequestId>[0-9A-F]{16}<\/RequestId><\/Error>$/,
-    );
-    const body = Buffer.from('the real body');
-    const putHeaders = await signRaw(t, 'PUT', '/errs/sha', {
-      'x-amz-content-sha256': createHash('sha256').update('another body').digest('hex'),
-      'content-length': String(body.length),
-    });
-    const put = await rawRequest(t, 'PUT', '/errs/sha', putHeaders, [body]);
-    assert.equal(put.status, 400);
-    assert.match(put.text, /<Code>XAmzContentSHA256Mismatch<\/Code>/);
-    const head = await errorOf(s3.send(new HeadObjectCommand({ Bucket: 'errs', Key: 'sha' })));
-    assert.equal(head.$metadata.httpStatusCode, 404);
-  });
-
-  test(`${name}: presigned GET and PUT URLs`, async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'presigned' }));
-    const url = new URL(t.url);
-    const signer = new SignatureV4({
-      service: 's3',
-      region: REGION,
-      credentials: { accessKeyId: t.credentials.accessKeyId, secretAccessKey: t.credentials.secretAccessKey },
-      sha256: Sha256,
-      uriEscapePath: false,
-    });
-    const presign = async (method: string, path: string): Promise<string> => {
-      const signed = await signer.presign(
-        {
-          method,
-          protocol: 'http:',
-          hostname: url.hostname,
-          port: Number(url.port),
-          path,
-          query: {},
-          headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-        },
-        { expiresIn: 300 },
-      );
-      const qs = new URLSearchParams(signed.query as Record<string, string>).toString();
-      return `${t.url}${path}?${qs}`;
-    };
-    const put = await fetch(await presign('PUT', '/presigned/p.txt'), {
-      method: 'PUT',
-      body: 'via presigned url',
-    });
-    assert.equal(put.status, 200, await put.clone().text());
-    const get = await fetch(await presign('GET', '/presigned/p.txt'));
-    assert.equal(get.status, 200);
-    assert.equal(await get.text(), 'via presigned url');
-    const tampered = (await presign('GET', '/presigned/p.txt')).replace('p.txt', 'q.txt');
-    assert.equal((await fetch(tampered)).status, 403);
   });
 });
