@@ -153,6 +153,31 @@ forEachStore((name, open) => {
     assert.deepEqual(Buffer.from(await gotStream.Body!.transformToByteArray()), streamed);
     assert.equal(gotStream.ContentEncoding, undefined, 'aws-chunked is not stored as a content encoding');
 
+    // Every flexible checksum the SDK offers, as an aws-chunked trailer (stream) and as a header (string).
+    for (const alg of ['CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const) {
+      const data = Buffer.from(`checksummed with ${alg}`);
+      const viaTrailer = await s3.send(
+        new PutObjectCommand({
+          Bucket: 'objs',
+          Key: `sum/${alg}`,
+          Body: Readable.from([data]),
+          ContentLength: data.length,
+          ChecksumAlgorithm: alg,
+        }),
+      );
+      const viaHeader = await s3.send(
+        new PutObjectCommand({
+          Bucket: 'objs',
+          Key: `sum/${alg}`,
+          Body: data.toString(),
+          ChecksumAlgorithm: alg,
+        }),
+      );
+      const want = checksumOf(alg.toLowerCase() as 'crc32c' | 'crc64nvme' | 'sha1' | 'sha256', data);
+      assert.equal(viaTrailer[`Checksum${alg}`], want, alg);
+      assert.equal(viaHeader[`Checksum${alg}`], want, alg);
+    }
+
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'objs', Key: 'stream.bin' }));
     assert.equal(head.ContentLength, streamed.length);
     assert.equal(head.ContentType, 'application/octet-stream');
