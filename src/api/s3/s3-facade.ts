@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SigningKeyCache } from '../../auth/sigv4-verifier.js';
-import { NimbusError } from '../../errors.js';
+import { NimbusError, isNimbusError } from '../../errors.js';
 import type { Platform } from '../../server/platform.js';
 import type { BucketOperations } from '../../services/buckets/bucket-types.js';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './s3-buckets.js';
@@ -216,7 +216,7 @@ export async function handleS3(platform: Platform, req: IncomingMessage, res: Se
   }
 }
 
+/** Client faults and known refusals are answered, not logged; anything else is a bug worth a stack. */
 function isExpected(err: unknown): boolean {
-  const status = (err as { status?: number })?.status;
-  return typeof status === 'number' && status < 500;
+  return isNimbusError(err) && err.code !== 'ServiceException';
 }
