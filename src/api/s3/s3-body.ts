@@ -119,7 +119,8 @@ function headerChecksum(req: IncomingMessage): { algorithm: ChecksumAlgorithm; v
     if (
       !name.startsWith('x-amz-checksum-') ||
       name === 'x-amz-checksum-type' ||
-      name === 'x-amz-checksum-algorithm'
+      name === 'x-amz-checksum-algorithm' ||
+      name === 'x-amz-checksum-mode'
     ) {
       continue;
     }
