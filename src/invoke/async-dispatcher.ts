@@ -32,6 +32,8 @@ export interface AsyncDispatcherOptions {
   readonly deliveryLeaseMs?: number;
   /** Delivery attempts of a destination before it is marked failed. @default 5 */
   readonly maxDeliveryAttempts?: number;
+  /** This node's id, recorded on its claims (see `loadNodeId`); a restart requeues them. */
+  readonly nodeId?: string;
   /** How long an idempotency key holds (`X-Nimbus-Idempotency-Key`). @default 86400000 (24 h) */
   readonly idempotencyWindowMs?: number;
   readonly onError?: (err: unknown) => void;
@@ -63,6 +65,7 @@ export class AsyncDispatcher {
   readonly #maxEventAgeMs: number;
   readonly #deliveryLeaseMs: number;
   readonly #maxDeliveryAttempts: number;
+  readonly #nodeId: string | undefined;
   readonly #onError: (err: unknown) => void;
   readonly #inFlight = new Set<Promise<void>>();
   /** Claimed, not yet started (see #pump). */
@@ -89,6 +92,7 @@ export class AsyncDispatcher {
     this.#maxEventAgeMs = options.maxEventAgeMs ?? 6 * 3_600_000;
     this.#deliveryLeaseMs = options.deliveryLeaseMs ?? 60_000;
     this.#maxDeliveryAttempts = options.maxDeliveryAttempts ?? 5;
+    this.#nodeId = options.nodeId;
     this.idempotencyWindowMs = options.idempotencyWindowMs ?? 86_400_000;
     this.#onError = options.onError ?? (() => {});
   }
@@ -167,7 +171,7 @@ export class AsyncDispatcher {
         if (this.#ready.length > this.#concurrency / 2) break;
         const want = 2 * this.#concurrency - this.#inFlight.size - this.#ready.length;
         if (want <= 0) break;
-        const claimed = await this.#queue.claim(want, this.#leaseMs);
+        const claimed = await this.#queue.claim(want, this.#leaseMs, this.#nodeId);
         claimedAny = claimed.length > 0;
         this.#ready.push(...claimed);
         this.#startReady();

@@ -15,6 +15,7 @@ import { Gateway } from '../gateway/gateway.js';
 import { Scheduler } from '../events/schedules/scheduler.js';
 import { AsyncDispatcher } from '../invoke/async-dispatcher.js';
 import { DestinationRouter, serviceTransports } from '../invoke/destinations.js';
+import { loadNodeId } from '../invoke/node-id.js';
 import { enqueueAsync } from '../invoke/enqueue-async.js';
 import { FunctionResolver } from '../invoke/function-resolver.js';
 import { InvokeService } from '../invoke/invoke-service.js';
@@ -152,9 +153,10 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const invoker = new InvokeService({ resolver, pool, logs, specFor });
     // Destinations are bound to the queue/topic services once those exist (they need the dispatcher).
     const destinations = new DestinationRouter({ region: options.region, accountId: ACCOUNT_ID });
+    const nodeId = loadNodeId(options.dataDir);
     const dispatcher = new AsyncDispatcher(
       { queue: store.invocations, invoker, resolver, destinations },
-      { ...options.async, onError },
+      { ...options.async, nodeId, onError },
     );
     cleanups.push(() => dispatcher.stop());
 
@@ -250,10 +252,13 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const socketServer = createApiServer(platform, logger);
     await listenApiSocket(socketServer, apiSocket);
     cleanups.push(() => closeApiSocket(socketServer, apiSocket));
-    if (!store.capabilities.multipleWriters) {
-      // A single-writer store has one node: running rows were left by this node's previous
-      // process (killed mid-invocation). Without this they would wait out their 15-minute lease.
-      const requeued = await store.invocations.requeueRunning();
+    {
+      // Running rows of this node were left by its previous process (killed mid-invocation);
+      // without this they would wait out their 15-minute lease. A single-writer store has one
+      // node: all of them; with several writers, those claimed under this node's id.
+      const requeued = await store.invocations.requeueRunning(
+        store.capabilities.multipleWriters ? { claimedBy: nodeId } : {},
+      );
       if (requeued > 0)
         logger.info(`requeued ${requeued} async invocation(s) left running by a previous run`);
     }

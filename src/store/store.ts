@@ -217,9 +217,10 @@ export interface InvocationQueue {
    * lease expired (a crashed worker), marking them running with a lease of `leaseMs` and
    * incrementing `attempts`. Also claims finished invocations whose destination delivery is
    * `pending` with an expired lease (status and attempts unchanged, lease renewed) so they are
-   * delivered again. Two concurrent claimers never get the same invocation.
+   * delivered again. Two concurrent claimers never get the same invocation. `claimedBy` (a node
+   * id) is recorded for {@link requeueRunning}.
    */
-  claim(limit: number, leaseMs: number): Promise<AsyncInvocation[]>;
+  claim(limit: number, leaseMs: number, claimedBy?: string): Promise<AsyncInvocation[]>;
   /** Record the final outcome of a claimed invocation. */
   complete(id: string, outcome: InvocationOutcome): Promise<void>;
   /**
@@ -231,13 +232,14 @@ export interface InvocationQueue {
     outcome: { state: 'delivered' } | { state: 'failed'; error: string } | { state: 'pending'; error: string; retryAt: number },
   ): Promise<void>;
   /**
-   * Return every running invocation to the queue at once, keeping its attempt count, and make
-   * pending deliveries claimable at once. Only for a node that knows no other process works this
-   * queue: a single-writer (SQLite) node at start, whose running rows were left by its own
-   * previous, crashed process.
+   * Return running invocations to the queue at once, keeping their attempt count, and make
+   * pending deliveries claimable at once. Without `claimedBy`: every row, only for a node that
+   * knows no other process works this queue (a single-writer SQLite node at start). With it:
+   * the rows that node claimed, for a node restarting with the same id (its previous process
+   * died; nobody else uses its id).
    * @returns how many running invocations were requeued.
    */
-  requeueRunning(): Promise<number>;
+  requeueRunning(options?: { claimedBy?: string }): Promise<number>;
   /**
    * Give back claimed invocations that were not started (a stopping node): running ones are
    * queued again with their attempt undone; pending deliveries become claimable at once.

@@ -65,6 +65,21 @@ forEachStore((_name, open) => {
     assert.deepEqual(ids, [a, b].sort());
   });
 
+  test("requeueRunning({ claimedBy }) takes back only that node's claims", async () => {
+    const store = await open();
+    const [a, b] = [randomUUID(), randomUUID()];
+    await store.invocations.enqueue({ ...base, id: a });
+    assert.equal((await store.invocations.claim(1, 3_600_000, 'node-a')).length, 1);
+    await store.invocations.enqueue({ ...base, id: b });
+    assert.equal((await store.invocations.claim(1, 3_600_000, 'node-b')).length, 1);
+    assert.equal(await store.invocations.requeueRunning({ claimedBy: 'node-a' }), 1);
+    assert.equal((await store.invocations.get(a))?.status, 'queued');
+    assert.equal((await store.invocations.get(b))?.status, 'running', "another node's claim stays");
+    const [again] = await store.invocations.claim(5, 60_000, 'node-a');
+    assert.equal(again?.id, a);
+    assert.equal(again?.attempts, 2);
+  });
+
   test('concurrent enqueues are all stored (group commit) and claimed oldest first', async () => {
     const store = await open();
     const ids = Array.from({ length: 300 }, () => randomUUID());

@@ -79,6 +79,8 @@ export interface InvocationsTable {
   outcome_condition: ColumnType<string | null, string | null | undefined, string | null>;
   executed_version: ColumnType<string | null, string | null | undefined, string | null>;
   idempotency_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Node id of the last claimer (migration 004). */
+  claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
   /** Epoch ms of the first claim. */
   started_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }

@@ -178,7 +178,7 @@ export class KyselyInvocationQueue implements InvocationQueue {
     return id;
   }
 
-  async claim(limit: number, leaseMs: number): Promise<AsyncInvocation[]> {
+  async claim(limit: number, leaseMs: number, claimedBy?: string): Promise<AsyncInvocation[]> {
     if (limit <= 0) return [];
     const now = Date.now();
     // Why two statements: one WHERE with three OR branches made SQLite merge three indexes and
@@ -186,9 +186,9 @@ export class KyselyInvocationQueue implements InvocationQueue {
     // queued, measured); the queued branch alone walks invocations_claim in order and stops at
     // LIMIT. Expired leases and pending deliveries are rare: looked for only when the queued
     // rows did not fill the batch.
-    const rows = await this.#claimWhere('queued', limit, leaseMs, now);
+    const rows = await this.#claimWhere('queued', limit, leaseMs, now, claimedBy);
     if (rows.length < limit)
-      rows.push(...(await this.#claimWhere('recover', limit - rows.length, leaseMs, now)));
+      rows.push(...(await this.#claimWhere('recover', limit - rows.length, leaseMs, now, claimedBy)));
     // RETURNING order is unspecified on both backends; hand out oldest first.
     return rows.map(toInvocation).sort((a, b) => a.availableAt - b.availableAt || a.createdAt - b.createdAt);
   }
@@ -198,6 +198,7 @@ export class KyselyInvocationQueue implements InvocationQueue {
     limit: number,
     leaseMs: number,
     now: number,
+    claimedBy: string | undefined,
   ): Promise<Array<Selectable<InvocationsTable>>> {
     let pick =
       which === 'queued'
@@ -251,6 +252,7 @@ export class KyselyInvocationQueue implements InvocationQueue {
             .end(),
           lease_until: now + leaseMs,
           started_at: sql<number>`COALESCE(started_at, ${now})`,
+          claimed_by: claimedBy ?? null,
         }))
         .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
         .returningAll()
@@ -344,17 +346,20 @@ export class KyselyInvocationQueue implements InvocationQueue {
     });
   }
 
-  async requeueRunning(): Promise<number> {
-    await this.#db
+  async requeueRunning(options: { claimedBy?: string } = {}): Promise<number> {
+    const mine = options.claimedBy;
+    let pending = this.#db
       .updateTable('invocations')
       .set({ lease_until: 0 })
-      .where('delivery', '=', 'pending')
-      .execute();
-    const result = await this.#db
+      .where('delivery', '=', 'pending');
+    if (mine !== undefined) pending = pending.where('claimed_by', '=', mine);
+    await pending.execute();
+    let running = this.#db
       .updateTable('invocations')
       .set({ status: 'queued', lease_until: null })
-      .where('status', '=', 'running')
-      .executeTakeFirst();
+      .where('status', '=', 'running');
+    if (mine !== undefined) running = running.where('claimed_by', '=', mine);
+    const result = await running.executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
 

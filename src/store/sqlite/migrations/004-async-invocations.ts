@@ -16,6 +16,9 @@ const STATEMENTS = [
   sql`ALTER TABLE invocations ADD COLUMN idempotency_key TEXT`,
   // Epoch ms of the first claim (enqueue-to-start latency).
   sql`ALTER TABLE invocations ADD COLUMN started_at INTEGER`,
+  // The node whose process claimed it (a stable id kept in its data dir): a restarted node
+  // requeues its own running claims at once instead of waiting out their lease.
+  sql`ALTER TABLE invocations ADD COLUMN claimed_by TEXT`,
   sql`CREATE INDEX invocations_delivery ON invocations (lease_until) WHERE delivery = 'pending'`,
   // One row per (function, key): the primary key makes a concurrent double enqueue insert one row.
   sql`CREATE TABLE invocation_idempotency (
