@@ -141,7 +141,14 @@ export function compileAsyncTargets(
         }
         if (value === null || value === undefined) continue;
         const t = target(value, [...at, key]);
-        if (t) result.destinations[key] = t;
+        // The function's own path ends in its name: a record sent to itself would invoke it forever.
+        const self = ctx.app ? lambdaName(ctx.app, String(path[path.length - 1])) : undefined;
+        if (t?.type === 'function' && t.name === self) {
+          out.errors.push({
+            path: [...at, key],
+            message: `${formatPath([...at, key])} is the function itself; each record would invoke it again, forever. Send it to another function, a queue or a topic`,
+          });
+        } else if (t) result.destinations[key] = t;
       }
     }
   }

@@ -139,6 +139,14 @@ functions:
     );
   });
 
+  test('a function as its own destination is refused (it would loop)', () => {
+    const found = issues(fn('destinations:\n  onSuccess: work'));
+    assert.ok(
+      found.some((i) => /is the function itself/.test(i.message) && i.line === 6),
+      JSON.stringify(found),
+    );
+  });
+
   test('the deploy API refuses a function as dead-letter target', () => {
     const r = functionConfigSchema.safeParse({
       runtime: 'nodejs',
