@@ -322,7 +322,7 @@ describe('nimbus invoke', () => {
     assert.equal(r.code, 0);
     assert.equal(server.requests.at(-1)!.query.get('async'), 'true');
     assert.equal(r.stdout, 'inv-123\n');
-    assert.match(r.stderr, /GET \/v1\/invocations\/inv-123/);
+    assert.match(r.stderr, /nimbus invocations inv-123/);
     r = await cli(['invoke', 'demo-hello', '--async', '--json']);
     assert.deepEqual(JSON.parse(r.stdout), { invocationId: 'inv-123' });
   });
