@@ -229,7 +229,10 @@ export interface InvocationQueue {
    */
   settleDelivery(
     id: string,
-    outcome: { state: 'delivered' } | { state: 'failed'; error: string } | { state: 'pending'; error: string; retryAt: number },
+    outcome:
+      | { state: 'delivered' }
+      | { state: 'failed'; error: string }
+      | { state: 'pending'; error: string; retryAt: number },
   ): Promise<void>;
   /**
    * Return running invocations to the queue at once, keeping their attempt count, and make
