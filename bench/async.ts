@@ -3,17 +3,17 @@
 // end-to-end processed per second for a no-op function, and enqueue-to-start latency when idle.
 // Standalone: `node --import tsx bench/async.ts [--quick]` replaces the "Async invocations"
 // section of bench/RESULTS.md; run-all.ts runs it as `async`.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+
 import type { AsyncDispatcherOptions } from '../src/invoke/async-dispatcher.js';
-import { machineFacts } from './lib/machine.js';
+import { freshPgDatabase } from './lib/pg-database.js';
+import { isMain, runStandalone } from './lib/results-section.js';
 import { measure, type Row } from './lib/measure.js';
-import { BenchClient, removeAppDirs, writeApp } from './lib/nimbus-client.js';
-import { startBareServer, startServerProcess, stopAllChildren } from './lib/processes.js';
+import { BenchClient, writeApp } from './lib/nimbus-client.js';
+import { startBareServer, startServerProcess } from './lib/processes.js';
 import { table, type BenchOutput, type Figure } from './lib/report.js';
 import type { ServerProcessOptions } from './lib/server-process.js';
 import { sleep, summarize, type Summary } from './lib/stats.js';
@@ -24,7 +24,6 @@ import { AsyncCounts } from './async-counts.js';
 const CONNECTIONS = 50;
 /** Concurrent HTTP clients enqueueing in the end-to-end phase. */
 const ENQUEUERS = 32;
-const PG_ADMIN_URL = process.env['NIMBUS_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const FN = 'ab-noop';
 const FN_THREAD = 'ab-tnoop';
 
@@ -60,31 +59,6 @@ interface StoreResult {
   readonly startLatency: Summary;
   /** 1-minute load average before and after (other work on the machine skews every figure). */
   readonly load: readonly [number, number];
-}
-
-async function freshPgDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
 }
 
 /** POST one async invoke over a keep-alive agent; resolves with the invocation id. */
@@ -320,67 +294,12 @@ function report(
   return { title: 'Async invocations', figures, details, method };
 }
 
-const SECTION = '## Async invocations';
-
-/** Replace (or insert before "## Analysis") the Async invocations section of RESULTS.md. */
-function writeSection(file: string, out: BenchOutput, quick: boolean): void {
-  const old = readFileSync(file, 'utf8');
-  const facts = machineFacts()
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('; ');
-  const lines = [
-    SECTION,
-    '',
-    `Measured by \`node --import tsx bench/async.ts${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${facts}.`,
-    '',
-    ...table(
-      ['figure', 'value', 'target'],
-      out.figures.map((f) => [
-        f.label,
-        `${Number.isFinite(f.value) ? f.value.toFixed(f.digits ?? 2) : 'n/a'} ${f.unit}`,
-        f.target ? `${f.target.op === '<=' ? '≤' : '≥'} ${f.target.value} ${f.unit}` : '—',
-      ]),
-    ),
-    '',
-    ...out.details,
-    '',
-    '**Method.**',
-    '',
-    ...out.method,
-    '',
-  ].join('\n');
-  const start = old.indexOf(`\n${SECTION}\n`);
-  let text: string;
-  if (start >= 0) {
-    const rest = old.slice(start + 1 + SECTION.length);
-    const end = rest.search(/\n## /);
-    text = old.slice(0, start + 1) + lines + (end >= 0 ? rest.slice(end + 1) : '');
-  } else {
-    const analysis = old.indexOf('\n## Analysis\n');
-    text =
-      analysis >= 0
-        ? old.slice(0, analysis + 1) + lines + '\n' + old.slice(analysis + 1)
-        : `${old}\n${lines}`;
-  }
-  writeFileSync(file, text);
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const quick = process.argv.includes('--quick');
-  try {
-    const out = await asyncBench({
-      seconds: quick ? 2 : 5,
-      n: quick ? 3000 : 10_000,
-      samples: quick ? 50 : 200,
-    });
-    for (const f of out.figures)
-      process.stderr.write(`${f.label}: ${f.value.toFixed(f.digits ?? 2)} ${f.unit}\n`);
-    process.stderr.write(out.details.join('\n') + '\n');
-    if (!process.argv.includes('--no-write')) {
-      writeSection(join(fileURLToPath(new URL('.', import.meta.url)), 'RESULTS.md'), out, quick);
-    }
-  } finally {
-    await stopAllChildren();
-    removeAppDirs();
-  }
+if (isMain(import.meta.url)) {
+  await runStandalone({
+    section: '## Async invocations',
+    script: 'bench/async.ts',
+    figures: 'targets',
+    run: (quick) =>
+      asyncBench({ seconds: quick ? 2 : 5, n: quick ? 3000 : 10_000, samples: quick ? 50 : 200 }),
+  });
 }

@@ -4,15 +4,14 @@
 // reads files, in the same run. Standalone: `node --import tsx bench/buckets.ts [--quick]`
 // replaces the "Buckets (S3 API)" section of bench/RESULTS.md; run-all.ts runs it as `buckets`.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
-import { machineFacts } from './lib/machine.js';
-import { startServerProcess, stopAllChildren } from './lib/processes.js';
+import { pgAvailable, freshPgDatabase } from './lib/pg-database.js';
+import { isMain, runStandalone } from './lib/results-section.js';
+import { startServerProcess } from './lib/processes.js';
 import { table, type BenchOutput, type Figure } from './lib/report.js';
 import type { ServerProcessOptions } from './lib/server-process.js';
 import { summarize } from './lib/stats.js';
@@ -23,7 +22,6 @@ const SMALL = Buffer.alloc(1024, 'a');
 /** Large object size: above the SDK's 8 KB stream buffer, far below the 5 GB put limit. */
 const LARGE_MB = 16;
 const LARGE = Buffer.from(Buffer.alloc(LARGE_MB * 1024 * 1024).map((_, i) => (i * 31) & 0xff));
-const PG_ADMIN_URL = process.env['NIMBUS_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 type Target = 'sqlite' | 'postgres' | 'bare node:http';
 
@@ -117,36 +115,8 @@ async function measure(target: Target, s3: S3Client, seconds: number, largeCount
   return out;
 }
 
-async function pgAvailable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function pgDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const q = async (sql: string): Promise<void> => {
-    const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await q(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await q(`CREATE DATABASE ${name}`);
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => q(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
 async function nimbus(kind: 'sqlite' | 'postgres', seconds: number, largeCount: number): Promise<Result[]> {
-  const db = kind === 'postgres' ? await pgDatabase(`nimbus_bench_buckets_${process.pid}`) : undefined;
+  const db = kind === 'postgres' ? await freshPgDatabase(`nimbus_bench_buckets_${process.pid}`) : undefined;
   const options: ServerProcessOptions & { store?: string } = {
     prewarm: { nodejs: 0, python: 0, provided: 0 },
     threadPrewarm: 0,
@@ -223,53 +193,11 @@ export async function bucketsBench(opts: { seconds: number; largeCount: number }
   };
 }
 
-const SECTION = '## Buckets (S3 API)';
-
-/** Replace (or insert before "## Analysis") the Buckets section of RESULTS.md, leaving the rest alone. */
-function writeSection(file: string, out: BenchOutput, quick: boolean): void {
-  const old = readFileSync(file, 'utf8');
-  const facts = machineFacts()
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('; ');
-  const lines = [
-    SECTION,
-    '',
-    `Measured by \`node --import tsx bench/buckets.ts${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${facts}. Load average when it finished: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' / ')} (1 / 5 / 15 min; other work shared the 2 cores, so treat the figures as lower bounds).`,
-    '',
-    ...out.details,
-    '',
-    '**Method.**',
-    '',
-    ...out.method,
-    '',
-  ].join('\n');
-  const start = old.indexOf(`\n${SECTION}\n`);
-  let text: string;
-  if (start >= 0) {
-    const rest = old.slice(start + 1 + SECTION.length);
-    const end = rest.search(/\n## /);
-    text = old.slice(0, start + 1) + lines + (end >= 0 ? rest.slice(end + 1) : '');
-  } else {
-    const analysis = old.indexOf('\n## Analysis\n');
-    text =
-      analysis >= 0
-        ? old.slice(0, analysis + 1) + lines + '\n' + old.slice(analysis + 1)
-        : `${old}\n${lines}`;
-  }
-  writeFileSync(file, text);
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const quick = process.argv.includes('--quick');
-  try {
-    const out = await bucketsBench({ seconds: quick ? 2 : 5, largeCount: quick ? 3 : 8 });
-    process.stderr.write(out.details.join('\n') + '\n');
-    if (!process.argv.includes('--no-write')) {
-      writeSection(join(fileURLToPath(new URL('.', import.meta.url)), 'RESULTS.md'), out, quick);
-    }
-  } finally {
-    await stopAllChildren();
-  }
+if (isMain(import.meta.url)) {
+  await runStandalone({
+    section: '## Buckets (S3 API)',
+    script: 'bench/buckets.ts',
+    figures: 'none',
+    run: (quick) => bucketsBench({ seconds: quick ? 2 : 5, largeCount: quick ? 3 : 8 }),
+  });
 }

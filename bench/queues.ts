@@ -2,10 +2,10 @@
 // service in-process and over HTTP with @aws-sdk/client-sqs (the SQS facade), beside the same SDK
 // calling a bare node:http server. Standalone: `node --import tsx bench/queues.ts [--quick]`
 // replaces the "Queues" section of bench/RESULTS.md; run-all.ts runs it as `queues`.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -16,11 +16,11 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import pg from 'pg';
 import { startServer } from '../src/server/nimbus-server.js';
 import type { QueueOperations } from '../src/services/queues/queue-types.js';
-import { machineFacts } from './lib/machine.js';
-import { startBareServer, startServerProcess, stopAllChildren } from './lib/processes.js';
+import { pgAvailable, freshPgDatabase } from './lib/pg-database.js';
+import { isMain, runStandalone } from './lib/results-section.js';
+import { startBareServer, startServerProcess } from './lib/processes.js';
 import { table, type BenchOutput, type Figure } from './lib/report.js';
 import type { ServerProcessOptions } from './lib/server-process.js';
 import { summarize } from './lib/stats.js';
@@ -33,7 +33,6 @@ const BODY = JSON.stringify({ job: 'resize', id: 0, pad: 'x'.repeat(220) }).padE
 const WARMUP = 200;
 /** Entry ids of a batch of 10. */
 const TEN = Array.from({ length: 10 }, (_, i) => `m${i}`);
-const PG_ADMIN_URL = process.env['NIMBUS_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 type StoreKind = 'sqlite' | 'postgres';
 type Op = 'send' | 'receive' | 'delete' | 'send batch×10' | 'receive ≤10' | 'delete batch×10';
@@ -233,32 +232,6 @@ function sqsDriver(clients: SQSClient[], queueUrl: string): QueueDriver {
   };
 }
 
-/** A fresh PostgreSQL database for one run, dropped by the returned function. */
-async function freshPgDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
-
 async function storeUrl(
   kind: StoreKind,
   suffix: string,
@@ -327,17 +300,6 @@ async function bareLevel(seconds: number): Promise<PhaseResult> {
   } finally {
     for (const c of clients) c.destroy();
     await bare.stop();
-  }
-}
-
-async function pgAvailable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -431,63 +393,11 @@ function report(rows: PhaseResult[], stores: StoreKind[], seconds: number): Benc
   return { title: 'Queues', figures, details, method };
 }
 
-const SECTION = '## Queues';
-
-/** Replace (or insert before "## Analysis") the Queues section of RESULTS.md, leaving the rest alone. */
-function writeSection(file: string, out: BenchOutput, quick: boolean): void {
-  const old = readFileSync(file, 'utf8');
-  const facts = machineFacts()
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('; ');
-  const lines = [
-    SECTION,
-    '',
-    `Measured by \`node --import tsx bench/queues.ts${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${facts}. Load average when it finished: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' / ')} (1 / 5 / 15 min; other work shared the 2 cores, so treat the figures as lower bounds).`,
-    '',
-    ...table(
-      ['figure', 'value'],
-      out.figures.map((f) => [
-        f.label,
-        `${Number.isFinite(f.value) ? f.value.toFixed(f.digits ?? 2) : 'n/a'} ${f.unit}`,
-      ]),
-    ),
-    '',
-    ...out.details,
-    '',
-    '**Method.**',
-    '',
-    ...out.method,
-    '',
-  ].join('\n');
-  const start = old.indexOf(`\n${SECTION}\n`);
-  let text: string;
-  if (start >= 0) {
-    const rest = old.slice(start + 1 + SECTION.length);
-    const end = rest.search(/\n## /);
-    text = old.slice(0, start + 1) + lines + (end >= 0 ? rest.slice(end + 1) : '');
-  } else {
-    const analysis = old.indexOf('\n## Analysis\n');
-    text =
-      analysis >= 0
-        ? old.slice(0, analysis + 1) + lines + '\n' + old.slice(analysis + 1)
-        : `${old}\n${lines}`;
-  }
-  writeFileSync(file, text);
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const quick = process.argv.includes('--quick');
-  try {
-    const out = await queuesBench({ seconds: quick ? 2 : 5 });
-    for (const f of out.figures)
-      process.stderr.write(`${f.label}: ${f.value.toFixed(f.digits ?? 2)} ${f.unit}\n`);
-    process.stderr.write(out.details.join('\n') + '\n');
-    if (!process.argv.includes('--no-write')) {
-      writeSection(join(fileURLToPath(new URL('.', import.meta.url)), 'RESULTS.md'), out, quick);
-    }
-  } finally {
-    await stopAllChildren();
-  }
+if (isMain(import.meta.url)) {
+  await runStandalone({
+    section: '## Queues',
+    script: 'bench/queues.ts',
+    figures: 'values',
+    run: (quick) => queuesBench({ seconds: quick ? 2 : 5 }),
+  });
 }

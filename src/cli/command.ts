@@ -89,6 +89,36 @@ export class UsageError extends Error {
   }
 }
 
+/** Positional arguments a subcommand takes: at least `min`, at most `max`; `names` when missing. */
+export type SubcommandArity = readonly [min: number, max: number, names: string];
+
+/**
+ * Split the positionals of `nimbus <command> <sub> ...`: `sub` must be a key of `arities` and the
+ * rest must fit its arity, else a UsageError says what is missing or unexpected (plus `extraHint`
+ * after an unexpected argument, e.g. "quote the expression").
+ */
+export function subcommandArgs(
+  args: ParsedArgs,
+  command: CommandSpec,
+  arities: Readonly<Record<string, SubcommandArity>>,
+  extraHint = '',
+): { sub: string; rest: string[] } {
+  const [sub, ...rest] = args.positionals;
+  const names = Object.keys(arities);
+  if (sub === undefined || !Object.hasOwn(arities, sub)) {
+    throw new UsageError(
+      sub === undefined
+        ? `missing subcommand: ${names.join(', ')}`
+        : `unknown subcommand: ${command.name} ${sub}`,
+      command,
+    );
+  }
+  const [min, max, wanted] = arities[sub]!;
+  if (rest.length < min) throw new UsageError(`missing argument: ${wanted}`, command);
+  if (rest.length > max) throw new UsageError(`unexpected argument: ${rest[max]}${extraHint}`, command);
+  return { sub, rest };
+}
+
 /** A failure already explained to the user (message printed as is, exit code 1). */
 export class CliError extends Error {
   /** Exit code. @default 1 */

@@ -9,10 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../api-client.js';
 import { resolveToken } from '../cli-credentials.js';
 import type { CommandContext, CommandSpec, ParsedArgs } from '../command.js';
-import { UsageError, booleanOption, stringOption } from '../command.js';
+import { UsageError, booleanOption, stringOption, subcommandArgs } from '../command.js';
 import { formatTable } from '../output.js';
-
-const SUBCOMMANDS = ['ls', 'create', 'rm', 'put', 'get', 'delete', 'rm-object', 'head'];
 
 interface Bucket {
   name: string;
@@ -85,16 +83,7 @@ export const bucketsCommand: CommandSpec = {
   details:
     'Objects stream to and from the server: `put` sends the file as it reads it and `get` writes to FILE (or stdout) as it arrives, so objects of any size work.',
   async run(ctx, args) {
-    const [sub, ...rest] = args.positionals;
-    if (sub === undefined || !SUBCOMMANDS.includes(sub)) {
-      throw new UsageError(
-        sub === undefined
-          ? `missing subcommand: ${SUBCOMMANDS.join(', ')}`
-          : `unknown subcommand: buckets ${sub}`,
-        bucketsCommand,
-      );
-    }
-    const arity: Record<string, [number, number, string]> = {
+    const { sub, rest } = subcommandArgs(args, bucketsCommand, {
       ls: [0, 1, ''],
       create: [1, 1, '<bucket>'],
       rm: [1, 1, '<bucket>'],
@@ -103,10 +92,7 @@ export const bucketsCommand: CommandSpec = {
       head: [2, 2, '<bucket> <key>'],
       delete: [2, 2, '<bucket> <key>'],
       'rm-object': [2, 2, '<bucket> <key>'],
-    };
-    const [min, max, names] = arity[sub]!;
-    if (rest.length < min) throw new UsageError(`missing argument: ${names}`, bucketsCommand);
-    if (rest.length > max) throw new UsageError(`unexpected argument: ${rest[max]}`, bucketsCommand);
+    });
     const client = ctx.client();
     const { stdout } = ctx;
     const ok = (text: string): void => stdout.line(`${stdout.style('green', '✓')} ${text}`);

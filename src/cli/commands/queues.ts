@@ -1,10 +1,8 @@
 // `nimbus queues`: list, create, update and delete queues; send, receive, purge and redrive messages.
 import { readFile } from 'node:fs/promises';
 import type { CommandContext, CommandSpec, ParsedArgs } from '../command.js';
-import { UsageError, booleanOption, stringOption } from '../command.js';
+import { UsageError, booleanOption, stringOption, subcommandArgs } from '../command.js';
 import { formatTable } from '../output.js';
-
-const SUBCOMMANDS = ['ls', 'info', 'create', 'update', 'rm', 'send', 'receive', 'purge', 'redrive'];
 
 interface QueueSettings {
   visibilityTimeout: number;
@@ -84,23 +82,18 @@ export const queuesCommand: CommandSpec = {
     },
   },
   async run(ctx, args) {
-    const [sub, ...rest] = args.positionals;
-    if (sub === undefined || !SUBCOMMANDS.includes(sub)) {
-      throw new UsageError(
-        sub === undefined
-          ? `missing subcommand: ${SUBCOMMANDS.join(', ')}`
-          : `unknown subcommand: queues ${sub}`,
-        queuesCommand,
-      );
-    }
-    const wanted = sub === 'ls' ? 0 : sub === 'send' && stringOption(args, 'data') === undefined ? 2 : 1;
-    if (rest.length < wanted) {
-      throw new UsageError(
-        sub === 'send' ? 'missing argument: <name> <body> (or --data FILE)' : 'missing argument: <name>',
-        queuesCommand,
-      );
-    }
-    if (rest.length > wanted) throw new UsageError(`unexpected argument: ${rest[wanted]}`, queuesCommand);
+    const one = [1, 1, '<name>'] as const;
+    const { sub, rest } = subcommandArgs(args, queuesCommand, {
+      ls: [0, 0, ''],
+      info: one,
+      create: one,
+      update: one,
+      rm: one,
+      send: stringOption(args, 'data') === undefined ? [2, 2, '<name> <body> (or --data FILE)'] : one,
+      receive: one,
+      purge: one,
+      redrive: [1, 1, '<dlq>'],
+    });
     const name = rest[0]!;
     const path = `/v1/queues/${encodeURIComponent(name)}`;
     const client = ctx.client();

@@ -1,11 +1,9 @@
 // `nimbus schedules`: list, enable, disable and run schedules, and preview an expression's ticks offline.
 import type { CommandSpec } from '../command.js';
-import { UsageError, stringOption } from '../command.js';
+import { UsageError, stringOption, subcommandArgs } from '../command.js';
 import { formatTable } from '../output.js';
 import { checkTimeZone, parseScheduleExpression } from '../../events/schedules/schedule-expression.js';
 import { formatInZone } from '../../events/schedules/time-zone.js';
-
-const SUBCOMMANDS = ['ls', 'enable', 'disable', 'run', 'next'];
 
 /** A schedule as `GET /v1/schedules` returns it. */
 interface ScheduleView {
@@ -53,28 +51,13 @@ export const schedulesCommand: CommandSpec = {
     'Ids are <app>:<name> (a name alone works when only one app has it). `next` needs no server:\n' +
     '  nimbus schedules next "cron(0 12 ? * MON-FRI *)" --tz Europe/Berlin --count 3',
   async run(ctx, args) {
-    const [sub, ...rest] = args.positionals;
-    if (sub === undefined || !SUBCOMMANDS.includes(sub)) {
-      throw new UsageError(
-        sub === undefined
-          ? 'missing subcommand: ls, enable, disable, run or next'
-          : `unknown subcommand: schedules ${sub}`,
-        schedulesCommand,
-      );
-    }
-    const wanted = sub === 'ls' ? 0 : 1;
-    if (rest.length < wanted) {
-      throw new UsageError(
-        `missing argument: ${sub === 'next' ? '"<expression>"' : '<id>'}`,
-        schedulesCommand,
-      );
-    }
-    if (rest.length > wanted) {
-      throw new UsageError(
-        `unexpected argument: ${rest[wanted]}${sub === 'next' ? ' (quote the expression)' : ''}`,
-        schedulesCommand,
-      );
-    }
+    const byId = [1, 1, '<id>'] as const;
+    const { sub, rest } = subcommandArgs(
+      args,
+      schedulesCommand,
+      { ls: [0, 0, ''], enable: byId, disable: byId, run: byId, next: [1, 1, '"<expression>"'] },
+      args.positionals[0] === 'next' ? ' (quote the expression)' : '',
+    );
     const { stdout } = ctx;
 
     if (sub === 'next') {

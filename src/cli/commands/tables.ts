@@ -1,10 +1,8 @@
 // `nimbus tables`: list, create, describe and delete document tables; put, get, delete, query and scan items.
 import type { ApiClient } from '../api-client.js';
 import type { CommandSpec } from '../command.js';
-import { UsageError, booleanOption, stringOption } from '../command.js';
+import { UsageError, booleanOption, stringOption, subcommandArgs } from '../command.js';
 import { formatTable } from '../output.js';
-
-const SUBCOMMANDS = ['ls', 'info', 'create', 'rm', 'put', 'get', 'delete', 'query', 'scan'];
 
 interface KeyDescription {
   name: string;
@@ -104,20 +102,19 @@ export const tablesCommand: CommandSpec = {
     cursor: { type: 'string', valueName: 'C', description: 'query/scan: continue from a previous page' },
   },
   async run(ctx, args) {
-    const [sub, ...rest] = args.positionals;
-    if (sub === undefined || !SUBCOMMANDS.includes(sub)) {
-      throw new UsageError(
-        sub === undefined
-          ? `missing subcommand: ${SUBCOMMANDS.join(', ')}`
-          : `unknown subcommand: tables ${sub}`,
-        tablesCommand,
-      );
-    }
-    const wanted = sub === 'ls' ? 0 : ['put', 'get', 'delete'].includes(sub) ? 2 : 1;
-    if (rest.length < wanted) {
-      throw new UsageError(`missing argument: ${wanted === 2 ? '<table> <json>' : '<name>'}`, tablesCommand);
-    }
-    if (rest.length > wanted) throw new UsageError(`unexpected argument: ${rest[wanted]}`, tablesCommand);
+    const oneName = [1, 1, '<name>'] as const;
+    const nameJson = [2, 2, '<table> <json>'] as const;
+    const { sub, rest } = subcommandArgs(args, tablesCommand, {
+      ls: [0, 0, ''],
+      info: oneName,
+      create: oneName,
+      rm: oneName,
+      put: nameJson,
+      get: nameJson,
+      delete: nameJson,
+      query: oneName,
+      scan: oneName,
+    });
     const client = ctx.client();
     const { stdout } = ctx;
     const name = rest[0]!;

@@ -1,18 +1,20 @@
 // `nimbus topics`: list, create and delete topics, publish, and manage subscriptions and deliveries.
 import type { CommandContext, CommandSpec, ParsedArgs } from '../command.js';
-import { UsageError, booleanOption, stringOption } from '../command.js';
+import { UsageError, booleanOption, stringOption, subcommandArgs, type SubcommandArity } from '../command.js';
 import { formatTable } from '../output.js';
 
-const SUBCOMMANDS = [
-  'ls',
-  'create',
-  'rm',
-  'publish',
-  'subscribe',
-  'unsubscribe',
-  'subscriptions',
-  'deliveries',
-];
+const topic = [1, 1, '<topic>'] as const;
+/** Subcommands and their positional arguments. */
+const TOPIC_ARITIES: Record<string, SubcommandArity> = {
+  ls: [0, 0, ''],
+  create: topic,
+  rm: topic,
+  publish: [2, 2, '<topic> <message>'],
+  subscribe: topic,
+  unsubscribe: [2, 2, '<topic> <subscription-id>'],
+  subscriptions: topic,
+  deliveries: topic,
+};
 
 interface Topic {
   name: string;
@@ -144,26 +146,7 @@ export const topicsCommand: CommandSpec = {
   },
   details: 'Filter policies, envelopes and webhook signatures: docs/resources.md (topics).',
   async run(ctx, args) {
-    const [sub, ...rest] = args.positionals;
-    if (sub === undefined || !SUBCOMMANDS.includes(sub)) {
-      throw new UsageError(
-        sub === undefined
-          ? `missing subcommand: ${SUBCOMMANDS.join(', ')}`
-          : `unknown subcommand: topics ${sub}`,
-        topicsCommand,
-      );
-    }
-    const wanted = sub === 'ls' ? 0 : sub === 'publish' || sub === 'unsubscribe' ? 2 : 1;
-    if (rest.length < wanted) {
-      const names =
-        sub === 'publish'
-          ? '<topic> <message>'
-          : sub === 'unsubscribe'
-            ? '<topic> <subscription-id>'
-            : '<topic>';
-      throw new UsageError(`missing argument: ${names}`, topicsCommand);
-    }
-    if (rest.length > wanted) throw new UsageError(`unexpected argument: ${rest[wanted]}`, topicsCommand);
+    const { sub, rest } = subcommandArgs(args, topicsCommand, TOPIC_ARITIES);
     const client = ctx.client();
     const { stdout } = ctx;
     const ok = stdout.style('green', '✓');

@@ -294,18 +294,20 @@ export class KyselyQueueStore implements QueueStore {
     items: ReadonlyArray<{ readonly seq: number; readonly receipt: string }>,
   ): Promise<number> {
     if (items.length === 0) return 0;
-    // Why `seq IN (...)` first: with `queue_name = ?` leading, both planners walked the queue's
-    // index and tested the OR of pairs on every row (SQLite: 57 ms per batch of 10 at 200k
-    // messages); led by the primary key they look up ten rows (0.09 ms). The pairs still decide.
+    // Why each term carries its own queue_name, and no top-level `queue_name = ?` or `seq IN`:
+    // with a top-level queue_name condition SQLite's planner walked that queue's index and
+    // tested every row (15.6 ms per batch of 10 at 300k messages; PostgreSQL a bitmap over the
+    // queue); an OR of self-contained terms is planned as one primary-key lookup per term
+    // (SQLite MULTI-INDEX OR, PostgreSQL BitmapOr): 0.003 ms.
     const result = await this.#db
       .deleteFrom('queue_messages')
-      .where(
-        'seq',
-        'in',
-        items.map((i) => i.seq),
+      .where((eb) =>
+        eb.or(
+          items.map((i) =>
+            eb.and([eb('seq', '=', i.seq), eb('receipt', '=', i.receipt), eb('queue_name', '=', queue)]),
+          ),
+        ),
       )
-      .where('queue_name', '=', queue)
-      .where((eb) => eb.or(items.map((i) => eb.and([eb('seq', '=', i.seq), eb('receipt', '=', i.receipt)]))))
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
