@@ -113,6 +113,8 @@ export interface InvokeOptions {
   readonly async?: boolean;
   /** Ask for the tail of the logs in `x-nimbus-log-result`. */
   readonly log?: boolean;
+  /** Async only: a second enqueue with the same key (within the server's window) returns the first id. */
+  readonly idempotencyKey?: string;
 }
 
 /** Outcome of {@link ApiClient.invoke}. */
@@ -166,6 +168,8 @@ interface RequestOptions {
   readonly json?: unknown;
   readonly body?: Uint8Array;
   readonly contentType?: string;
+  /** Extra request headers. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Statuses returned instead of thrown. */
   readonly allow?: readonly number[];
 }
@@ -214,6 +218,9 @@ export class ApiClient {
       },
       body: Buffer.from(options.payload),
       contentType: 'application/json',
+      ...(options.idempotencyKey === undefined
+        ? {}
+        : { headers: { 'x-nimbus-idempotency-key': options.idempotencyKey } }),
     });
     const requestId = res.headers.get('x-nimbus-request-id') ?? undefined;
     const body = await res.text();
@@ -342,7 +349,7 @@ export class ApiClient {
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     let body: Uint8Array | string | undefined;
     if (options.json !== undefined) {

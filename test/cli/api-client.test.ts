@@ -327,6 +327,15 @@ describe('nimbus invoke', () => {
     assert.deepEqual(JSON.parse(r.stdout), { invocationId: 'inv-123' });
   });
 
+  it('--idempotency-key is sent as X-Nimbus-Idempotency-Key, and only with --async', async () => {
+    let r = await cli(['invoke', 'demo-hello', '--async', '--idempotency-key', 'order-42']);
+    assert.equal(r.code, 0);
+    assert.equal(server.requests.at(-1)!.headers['x-nimbus-idempotency-key'], 'order-42');
+    r = await cli(['invoke', 'demo-hello', '--idempotency-key', 'order-42']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /only with --async/);
+  });
+
   it('an unknown function is an API error, exit 1', async () => {
     const r = await cli(['invoke', 'demo-nope']);
     assert.equal(r.code, 1);

@@ -45,7 +45,7 @@ function pretty(body: string): string {
 export const invokeCommand: CommandSpec = {
   name: 'invoke',
   summary: 'Invoke a function and print its result',
-  usage: ['invoke <app-fn> [--data JSON|@file] [--qualifier Q] [--log] [--async]'],
+  usage: ['invoke <app-fn> [--data JSON|@file] [--qualifier Q] [--log] [--async [--idempotency-key K]]'],
   options: {
     data: {
       type: 'string',
@@ -61,6 +61,11 @@ export const invokeCommand: CommandSpec = {
     },
     log: { type: 'boolean', short: 'l', description: 'print the tail of the invocation logs to stderr' },
     async: { type: 'boolean', description: 'queue the event and return its invocation id at once' },
+    'idempotency-key': {
+      type: 'string',
+      valueName: 'K',
+      description: 'with --async: repeating the call with the same key queues nothing new (24 h window)',
+    },
   },
   details: 'Exit code 1 when the function fails; its error JSON is printed on stdout.',
   async run(ctx, args) {
@@ -71,8 +76,18 @@ export const invokeCommand: CommandSpec = {
     const isAsync = booleanOption(args, 'async');
     const log = booleanOption(args, 'log');
     if (isAsync && log) throw new UsageError('--log works only with synchronous invocations', invokeCommand);
+    const idempotencyKey = stringOption(args, 'idempotency-key');
+    if (idempotencyKey !== undefined && !isAsync) {
+      throw new UsageError('--idempotency-key works only with --async', invokeCommand);
+    }
 
-    const result = await ctx.client().invoke(fn!, { payload, qualifier, async: isAsync, log });
+    const result = await ctx.client().invoke(fn!, {
+      payload,
+      qualifier,
+      async: isAsync,
+      log,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    });
     const { stdout, stderr } = ctx;
     if (result.kind === 'async') {
       if (ctx.globals.json) {
