@@ -26,7 +26,11 @@ export interface AsyncDispatcherOptions {
    * least this old are not run (again) but fail with `EventAgeExceeded`. @default 21600000 (6 h)
    */
   readonly maxEventAgeMs?: number;
-  /** Lease on a claimed invocation; a crashed node's claims are retaken after it. @default 900000 (Lambda's max timeout) */
+  /**
+   * Lease on a claimed invocation, renewed every third of it while this node works on it: a node
+   * that dies without coming back has its claims retaken by another node within this time.
+   * @default 60000
+   */
   readonly leaseMs?: number;
   /** Lease on a pending destination delivery; another claim redelivers after it. @default 60000 */
   readonly deliveryLeaseMs?: number;
@@ -70,11 +74,14 @@ export class AsyncDispatcher {
   readonly #inFlight = new Set<Promise<void>>();
   /** Claimed, not yet started (see #pump). */
   readonly #ready: AsyncInvocation[] = [];
+  /** Ids of the invocations this node is running (their leases are renewed). */
+  readonly #runningIds = new Set<string>();
   /** How long an idempotency key holds, ms (read by enqueueAsync). */
   readonly idempotencyWindowMs: number;
   #running = false;
   #timer: NodeJS.Timeout | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
+  #leaseTimer: NodeJS.Timeout | undefined;
   #pumping = false;
   #again = false;
   #wake: NodeJS.Immediate | undefined;
@@ -88,7 +95,7 @@ export class AsyncDispatcher {
     this.#pollMs = options.pollMs ?? 100;
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
-    this.#leaseMs = options.leaseMs ?? 900_000;
+    this.#leaseMs = options.leaseMs ?? 60_000;
     this.#maxEventAgeMs = options.maxEventAgeMs ?? 6 * 3_600_000;
     this.#deliveryLeaseMs = options.deliveryLeaseMs ?? 60_000;
     this.#maxDeliveryAttempts = options.maxDeliveryAttempts ?? 5;
@@ -104,7 +111,21 @@ export class AsyncDispatcher {
       this.#queue.purgeIdempotencyKeys(Date.now() - this.idempotencyWindowMs).catch(this.#onError);
     }, PURGE_EVERY_MS);
     this.#purgeTimer.unref();
+    // Why renewed leases instead of one as long as the longest function (900 s): a node that
+    // dies for good would otherwise hold its claims for 15 minutes before another node retries
+    // them. A restarting node retakes its own claims at once (requeueRunning by node id).
+    this.#leaseTimer = setInterval(() => this.#renewLeases(), Math.max(50, Math.floor(this.#leaseMs / 3)));
+    this.#leaseTimer.unref();
     this.notify();
+  }
+
+  #renewLeases(): void {
+    const ids = [
+      ...this.#runningIds,
+      ...this.#ready.filter((i) => i.delivery !== 'pending').map((i) => i.id),
+    ];
+    if (ids.length === 0) return;
+    this.#queue.extendLeases(ids, Date.now() + this.#leaseMs, this.#nodeId).catch(this.#onError);
   }
 
   /** Wake the dispatcher now (called after a local enqueue so it does not wait for the poll). */
@@ -136,15 +157,21 @@ export class AsyncDispatcher {
     // Claimed ahead but not started: back to the queue for the next node (or start).
     const unstarted = this.#ready.splice(0);
     if (unstarted.length > 0) await this.#queue.unclaim(unstarted.map((i) => i.id)).catch(this.#onError);
+    // Leases stay renewed until the last running invocation is done.
     await Promise.allSettled([...this.#inFlight]);
+    if (this.#leaseTimer) clearInterval(this.#leaseTimer);
+    this.#leaseTimer = undefined;
   }
 
   /** Start claimed events while there are free slots. */
   #startReady(): void {
     while (this.#running && this.#ready.length > 0 && this.#inFlight.size < this.#concurrency) {
       const inv = this.#ready.shift()!;
-      const work = inv.delivery === 'pending' ? this.#redeliver(inv) : this.#run(inv);
+      const redelivery = inv.delivery === 'pending';
+      if (!redelivery) this.#runningIds.add(inv.id);
+      const work = redelivery ? this.#redeliver(inv) : this.#run(inv);
       const p: Promise<void> = work.catch(this.#onError).finally(() => {
+        this.#runningIds.delete(inv.id);
         this.#inFlight.delete(p);
         this.#startReady();
         this.notify();

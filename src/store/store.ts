@@ -248,6 +248,12 @@ export interface InvocationQueue {
    * queued again with their attempt undone; pending deliveries become claimable at once.
    */
   unclaim(ids: readonly string[]): Promise<void>;
+  /**
+   * Heartbeat: move the lease of these running invocations to `leaseUntil` (epoch ms). With
+   * `claimedBy`, only rows that node still holds (another node may have retaken one whose lease
+   * ran out). @returns how many leases moved.
+   */
+  extendLeases(ids: readonly string[], leaseUntil: number, claimedBy?: string): Promise<number>;
   /** Put a claimed invocation back to be retried at `availableAt`. */
   release(id: string, availableAt: number, error?: string): Promise<void>;
   get(id: string): Promise<AsyncInvocation | undefined>;

@@ -80,6 +80,33 @@ forEachStore((_name, open) => {
     assert.equal(again?.attempts, 2);
   });
 
+  test('extendLeases keeps a running claim from being retaken; a lapsed lease is retaken', async () => {
+    const store = await open();
+    const [a, b] = [randomUUID(), randomUUID()];
+    await store.invocations.enqueue({ ...base, id: a });
+    await store.invocations.enqueue({ ...base, id: b });
+    assert.equal((await store.invocations.claim(2, 1, 'node-a')).length, 2, 'both claimed, 1 ms leases');
+    // node-a renews only `a` (it is still working on it); `b` it has lost.
+    assert.equal(
+      await store.invocations.extendLeases([a, b], Date.now() + 60_000, 'node-b'),
+      0,
+      'not its claims',
+    );
+    assert.equal(await store.invocations.extendLeases([a], Date.now() + 60_000, 'node-a'), 1);
+    await new Promise((r) => setTimeout(r, 5));
+    const retaken = await store.invocations.claim(5, 60_000, 'node-b');
+    assert.deepEqual(
+      retaken.map((i) => [i.id, i.attempts]),
+      [[b, 2]],
+      'the lapsed claim is retaken (attempt 2), the renewed one is not',
+    );
+    assert.equal(
+      await store.invocations.extendLeases([b], Date.now() + 60_000, 'node-a'),
+      0,
+      'node-a lost b',
+    );
+  });
+
   test('concurrent enqueues are all stored (group commit) and claimed oldest first', async () => {
     const store = await open();
     const ids = Array.from({ length: 300 }, () => randomUUID());

@@ -346,6 +346,18 @@ export class KyselyInvocationQueue implements InvocationQueue {
     });
   }
 
+  async extendLeases(ids: readonly string[], leaseUntil: number, claimedBy?: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    let update = this.#db
+      .updateTable('invocations')
+      .set({ lease_until: Math.round(leaseUntil) })
+      .where('id', 'in', [...ids])
+      .where('status', '=', 'running');
+    if (claimedBy !== undefined) update = update.where('claimed_by', '=', claimedBy);
+    const result = await update.executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   async requeueRunning(options: { claimedBy?: string } = {}): Promise<number> {
     const mine = options.claimedBy;
     let pending = this.#db
