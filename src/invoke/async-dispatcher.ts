@@ -221,12 +221,7 @@ export class AsyncDispatcher {
       config = (await this.#resolver.resolve(functionName, qualifier === '' ? undefined : qualifier)).config;
     } catch (err) {
       if (isNimbusError(err) && err.code === 'ResourceNotFoundException') {
-        // Deleted since the enqueue: it will not come back by retrying, and its destinations went with it.
-        await this.#queue.complete(id, {
-          status: 'failed',
-          condition: 'FunctionNotFound',
-          error: JSON.stringify({ errorType: err.code, errorMessage: err.message }),
-        });
+        await this.#functionGone(id, err);
         return;
       }
       throw err; // the lease expires and another claim retries
@@ -267,11 +262,7 @@ export class AsyncDispatcher {
     } catch (err) {
       // A deleted function will not come back by retrying; anything else (e.g. 429) may.
       if (isNimbusError(err) && err.code === 'ResourceNotFoundException') {
-        await this.#queue.complete(id, {
-          status: 'failed',
-          condition: 'FunctionNotFound',
-          error: JSON.stringify({ errorType: err.code, errorMessage: err.message }),
-        });
+        await this.#functionGone(id, err);
         return;
       }
       error = JSON.stringify({
@@ -290,6 +281,15 @@ export class AsyncDispatcher {
     // Whole ms: PostgreSQL stores epoch ms as bigint and rejects fractions.
     const delay = Math.round(this.#retryBaseMs * 2 ** (attempts - 1) * (0.8 + Math.random() * 0.4));
     await this.#queue.release(id, Date.now() + delay, error);
+  }
+
+  /** The function was deleted since the enqueue: retrying will not bring it back, and its destinations went with it. */
+  async #functionGone(id: string, err: { code: string; message: string }): Promise<void> {
+    await this.#queue.complete(id, {
+      status: 'failed',
+      condition: 'FunctionNotFound',
+      error: JSON.stringify({ errorType: err.code, errorMessage: err.message }),
+    });
   }
 
   /**
