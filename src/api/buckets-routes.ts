@@ -7,6 +7,7 @@ import { NimbusError } from '../errors.js';
 import { parseWith } from '../functions/function-config-schema.js';
 import type { ObjectInfo, PutObjectOptions } from '../services/buckets/bucket-types.js';
 import { header, parseJsonBody, type ApiResponse } from './http-io.js';
+import { etagListMatches, parseRangeHeader } from './object-headers.js';
 import type { RouteContext, RouteTable } from './route-context.js';
 
 /** Prefix of user metadata headers on /v1 (`x-nimbus-meta-owner: ada`). */
@@ -85,32 +86,6 @@ function putOptions(req: IncomingMessage): PutObjectOptions {
     contentLength: length === undefined ? undefined : Number(length),
     contentMd5: header(req, 'content-md5'),
   };
-}
-
-/**
- * A single `Range: bytes=a-b | a- | -n` header, or undefined for none. Other forms (several
- * ranges, other units, garbage) are ignored and the whole object is sent, as RFC 9110 allows
- * and S3 does.
- */
-export function parseRangeHeader(
-  value: string | undefined,
-): { start?: number; end?: number; suffixLength?: number } | undefined {
-  const m = value === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(value.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') return { suffixLength: Number(m[2]) };
-  const start = Number(m[1]);
-  if (m[2] === '') return { start };
-  const end = Number(m[2]);
-  return end < start ? undefined : { start, end };
-}
-
-/** True when an `If-None-Match` value names `etag` (or is `*`). */
-function etagListMatches(list: string, etag: string): boolean {
-  const bare = etag.replace(/"/g, '');
-  return list.split(',').some((t) => {
-    const v = t.trim().replace(/^W\//, '').replace(/"/g, '');
-    return v === '*' || v === bare;
-  });
 }
 
 async function getOrHead(ctx: RouteContext, head: boolean): Promise<ApiResponse> {

@@ -10,7 +10,7 @@ import { installLeakGuard } from '../helpers/leak-guard.js';
 import { startTestServer } from '../helpers/test-server.js';
 import { forEachStore } from '../helpers/test-stores.js';
 import { Router } from '../../src/api/router.js';
-import { parseRangeHeader } from '../../src/api/buckets-routes.js';
+import { parseRangeHeader } from '../../src/api/object-headers.js';
 
 installLeakGuard();
 

@@ -16,6 +16,7 @@ import {
   type S3Request,
 } from './s3-request.js';
 import { childText, childrenNamed, document, el, group, parseXml } from './s3-xml.js';
+import { etagListMatches, parseRangeHeader } from '../object-headers.js';
 
 /** The key of an object-level request. */
 export function keyOf(r: S3Request): string {
@@ -39,27 +40,6 @@ export async function putObject(r: S3Request): Promise<void> {
   sendXml(r, 200, undefined, { etag: info.etag, ...body.checksumHeaders() });
 }
 
-/** A parsed single-range `Range` header; undefined for none, several, or a syntax S3 ignores. */
-function parseRange(
-  header: string | undefined,
-): { start?: number; end?: number; suffixLength?: number } | undefined {
-  if (header === undefined) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (m === null) return undefined;
-  const [, a, b] = m as unknown as [string, string, string];
-  if (a === '' && b === '') return undefined;
-  if (a === '') return { suffixLength: Number(b) };
-  if (b !== '' && Number(b) < Number(a)) return undefined;
-  return b === '' ? { start: Number(a) } : { start: Number(a), end: Number(b) };
-}
-
-function etagMatches(list: string, etag: string): boolean {
-  return list.split(',').some((t) => {
-    const s = t.trim();
-    return s === '*' || s === etag || `"${s}"` === etag || s.replace(/^W\//, '') === etag;
-  });
-}
-
 /** Evaluate If-Match / If-None-Match / If-(Un)Modified-Since as S3 does: 412, 304 or go on. */
 function checkConditions(r: S3Request, info: ObjectInfo): 304 | undefined {
   const h = r.req.headers;
@@ -67,7 +47,7 @@ function checkConditions(r: S3Request, info: ObjectInfo): 304 | undefined {
   const ifMatch = h['if-match'];
   const ifUnmodified = h['if-unmodified-since'];
   if (ifMatch !== undefined) {
-    if (!etagMatches(ifMatch, info.etag)) {
+    if (!etagListMatches(ifMatch, info.etag)) {
       throw new NimbusError(
         'PreconditionFailed',
         `At least one of the pre-conditions you specified did not hold: If-Match ${ifMatch} vs ETag ${info.etag}.`,
@@ -85,7 +65,7 @@ function checkConditions(r: S3Request, info: ObjectInfo): 304 | undefined {
   const ifNoneMatch = h['if-none-match'];
   const ifModified = h['if-modified-since'];
   if (ifNoneMatch !== undefined) {
-    if (etagMatches(ifNoneMatch, info.etag)) return 304;
+    if (etagListMatches(ifNoneMatch, info.etag)) return 304;
   } else if (ifModified !== undefined) {
     const t = Date.parse(ifModified);
     if (!Number.isNaN(t) && modifiedS <= t) return 304;
@@ -124,7 +104,7 @@ export async function getObject(r: S3Request): Promise<void> {
     );
   }
   const rangeHeader = r.req.headers.range;
-  const range = parseRange(rangeHeader);
+  const range = parseRangeHeader(rangeHeader);
   const got = await r.buckets.getObject(bucket, key, { range });
   const status = checkConditions(r, got.info);
   const headers = withOverrides(r, { ...objectHeaders(got.info), 'x-amz-request-id': r.requestId });
@@ -155,7 +135,7 @@ export async function headObject(r: S3Request): Promise<void> {
     throw new NimbusError('ResourceNotFoundException', `Key '${key}' does not exist in bucket '${bucket}'.`);
   const status = checkConditions(r, info);
   const headers = withOverrides(r, { ...objectHeaders(info), 'x-amz-request-id': r.requestId });
-  const range = parseRange(r.req.headers.range);
+  const range = parseRangeHeader(r.req.headers.range);
   let code = status ?? 200;
   if (status === undefined && range !== undefined && info.size > 0) {
     const start =
@@ -299,8 +279,8 @@ async function checkCopyConditions(r: S3Request, source: { bucket: string; key: 
   const modifiedS = Math.floor(info.lastModified / 1000) * 1000;
   const since = (v: unknown): number => Date.parse(String(v));
   const failed =
-    (typeof ifMatch === 'string' && !etagMatches(ifMatch, info.etag)) ||
-    (typeof ifNoneMatch === 'string' && etagMatches(ifNoneMatch, info.etag)) ||
+    (typeof ifMatch === 'string' && !etagListMatches(ifMatch, info.etag)) ||
+    (typeof ifNoneMatch === 'string' && etagListMatches(ifNoneMatch, info.etag)) ||
     (ifMatch === undefined && ifUnmodified !== undefined && modifiedS > since(ifUnmodified)) ||
     (ifNoneMatch === undefined && ifModified !== undefined && modifiedS <= since(ifModified));
   if (failed) {
