@@ -1,29 +1,15 @@
 // `nimbus buckets` against a real server: create, put (streamed file), ls with prefixes, get to
 // a file and to stdout, head, delete, rm with and without --force, usage errors.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installLeakGuard } from '../helpers/leak-guard.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
-import { run } from './cli-test-io.js';
+import { cliServer } from './cli-server.js';
 
-let t: TestServer;
-let tmp: string;
-before(async () => {
-  t = await startTestServer();
-  tmp = mkdtempSync(join(tmpdir(), 'nimbus-cli-buckets-'));
-});
-after(async () => {
-  await t.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const server = cliServer('buckets');
+const { cli } = server;
 installLeakGuard();
-
-function cli(...argv: string[]): ReturnType<typeof run> {
-  return run(argv, { env: { NIMBUS_ENDPOINT: t.url, NIMBUS_TOKEN: t.credentials.token }, cwd: tmp });
-}
 
 test('nimbus buckets: create, put, ls, get, head, delete, rm', async () => {
   let r = await cli('buckets', 'create', 'photos');
@@ -33,8 +19,8 @@ test('nimbus buckets: create, put, ls, get, head, delete, rm', async () => {
   assert.match(r.stdout, /photos/);
 
   const big = Buffer.alloc(3 * 1024 * 1024 + 7, 'z');
-  writeFileSync(join(tmp, 'cat.jpg'), big);
-  writeFileSync(join(tmp, 'notes.txt'), 'some notes');
+  writeFileSync(join(server.tmp, 'cat.jpg'), big);
+  writeFileSync(join(server.tmp, 'notes.txt'), 'some notes');
   r = await cli('buckets', 'put', 'photos', 'albums/2026/cat.jpg', 'cat.jpg', '--meta', 'owner=ada');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /put photos\/albums\/2026\/cat\.jpg \(3\.0 MiB, ETag "[0-9a-f]{32}"\)/);
@@ -55,7 +41,7 @@ test('nimbus buckets: create, put, ls, get, head, delete, rm', async () => {
 
   r = await cli('buckets', 'get', 'photos', 'albums/2026/cat.jpg', 'copy.jpg');
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(readFileSync(join(tmp, 'copy.jpg')).equals(big));
+  assert.ok(readFileSync(join(server.tmp, 'copy.jpg')).equals(big));
   r = await cli('buckets', 'get', 'photos', 'notes.txt');
   assert.equal(r.stdout, 'some notes');
   r = await cli('--json', 'buckets', 'head', 'photos', 'albums/2026/cat.jpg');

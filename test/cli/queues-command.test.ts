@@ -1,29 +1,15 @@
 // `nimbus queues` against a real server: create (with a DLQ), ls, info, send, receive --delete,
 // purge, redrive, rm, and usage errors.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installLeakGuard } from '../helpers/leak-guard.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
-import { run } from './cli-test-io.js';
+import { cliServer } from './cli-server.js';
 
-let t: TestServer;
-let tmp: string;
-before(async () => {
-  t = await startTestServer();
-  tmp = mkdtempSync(join(tmpdir(), 'nimbus-cli-queues-'));
-});
-after(async () => {
-  await t.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const server = cliServer('queues');
+const { cli } = server;
 installLeakGuard();
-
-function cli(...argv: string[]): ReturnType<typeof run> {
-  return run(argv, { env: { NIMBUS_ENDPOINT: t.url, NIMBUS_TOKEN: t.credentials.token }, cwd: tmp });
-}
 
 test('nimbus queues: create, ls, send, receive, redrive, purge, rm', async () => {
   let r = await cli('queues', 'create', 'jobs-dlq');
@@ -47,7 +33,7 @@ test('nimbus queues: create, ls, send, receive, redrive, purge, rm', async () =>
   r = await cli('queues', 'send', 'jobs', 'hello there');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /sent [0-9a-f-]{36}/);
-  writeFileSync(join(tmp, 'body.json'), '{"from":"file"}');
+  writeFileSync(join(server.tmp, 'body.json'), '{"from":"file"}');
   r = await cli('queues', 'send', 'jobs', '--data', 'body.json');
   assert.equal(r.code, 0, r.stderr);
 

@@ -1,29 +1,13 @@
 // `nimbus tables` against a real server: create, ls, put, get, query (begins-with, limit,
 // cursor), scan, delete, rm, and usage errors.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { installLeakGuard } from '../helpers/leak-guard.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
-import { run } from './cli-test-io.js';
+import { cliServer } from './cli-server.js';
 
-let t: TestServer;
-let tmp: string;
-before(async () => {
-  t = await startTestServer();
-  tmp = mkdtempSync(join(tmpdir(), 'nimbus-cli-tables-'));
-});
-after(async () => {
-  await t.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const server = cliServer('tables');
+const { cli } = server;
 installLeakGuard();
-
-function cli(...argv: string[]): ReturnType<typeof run> {
-  return run(argv, { env: { NIMBUS_ENDPOINT: t.url, NIMBUS_TOKEN: t.credentials.token }, cwd: tmp });
-}
 
 test('nimbus tables: create, ls, put, get, query, scan, delete, rm', async () => {
   let r = await cli('tables', 'create', 'events', '--pk', 'user', '--sk', 'ts:number', '--stream');
