@@ -3,7 +3,6 @@
 
 import { NimbusError } from '../errors.js';
 import { lambdaName, LATEST, type FunctionVersion } from '../functions/function-model.js';
-import { enqueueAsync } from '../invoke/enqueue-async.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
 import type { Platform } from '../server/platform.js';
 import { assertJsonPayload, header, type ApiResponse } from './http-io.js';
@@ -102,10 +101,7 @@ async function invoke(ctx: RouteContext): Promise<ApiResponse> {
     return { status: 204, headers: { 'x-amz-executed-version': v.version } };
   }
   if (type === 'Event') {
-    const id = await enqueueAsync(
-      { resolver: platform.resolver, queue: platform.store.invocations, dispatcher: platform.dispatcher },
-      { functionName: name, qualifier, payload },
-    );
+    const id = await platform.services.enqueueAsync(name, payload, { qualifier });
     return { status: 202, headers: { 'x-amzn-requestid': id } };
   }
   if (type !== 'RequestResponse') {

@@ -4,7 +4,6 @@
 import { NimbusError, errors } from '../errors.js';
 import { deployRequestSchema, parseWith } from '../functions/function-config-schema.js';
 import { lambdaName, type FunctionVersion } from '../functions/function-model.js';
-import { enqueueAsync } from '../invoke/enqueue-async.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
 import { MAX_CODE_BYTES } from '../deploy/deploy-service.js';
 import type { Platform } from '../server/platform.js';
@@ -219,15 +218,10 @@ async function invoke({ platform, params, query, req, body, authorize }: RouteCo
   assertJsonPayload(payload);
   const qualifier = query.get('qualifier') ?? undefined;
   if (query.get('async') === 'true') {
-    const id = await enqueueAsync(
-      { resolver: platform.resolver, queue: platform.store.invocations, dispatcher: platform.dispatcher },
-      {
-        functionName: params.name!,
-        qualifier,
-        payload,
-        idempotencyKey: header(req, 'x-nimbus-idempotency-key'),
-      },
-    );
+    const id = await platform.services.enqueueAsync(params.name!, payload, {
+      qualifier,
+      idempotencyKey: header(req, 'x-nimbus-idempotency-key'),
+    });
     return json(202, { invocationId: id });
   }
   const res = await platform.invoker.invoke({

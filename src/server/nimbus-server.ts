@@ -254,8 +254,8 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     cleanups.push(() => closeApiSocket(socketServer, apiSocket));
     {
       // Running rows of this node were left by its previous process (killed mid-invocation);
-      // without this they would wait out their 15-minute lease. A single-writer store has one
-      // node: all of them; with several writers, those claimed under this node's id.
+      // without this they would wait out their lease. A single-writer store has one node: all
+      // of them; with several writers, those claimed under this node's id.
       const requeued = await store.invocations.requeueRunning(
         store.capabilities.multipleWriters ? { claimedBy: nodeId } : {},
       );
