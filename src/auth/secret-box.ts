@@ -101,6 +101,8 @@ async function createKeyFileIfMissing(dataDir: string, path: string): Promise<bo
 export class SecretBox {
   readonly #key: Buffer;
   readonly #description: string;
+  /** Derived MAC keys by purpose (a handful: one per kind of MAC). */
+  readonly #macKeys = new Map<string, Buffer>();
 
   /**
    * @param key 32-byte master key.
@@ -124,7 +126,11 @@ export class SecretBox {
    * computes the same value, which is what lets app tokens need no storage.
    */
   mac(purpose: string, data: string): Buffer {
-    const subkey = createHmac('sha256', this.#key).update(`nimbus-mac:${purpose}`).digest();
+    let subkey = this.#macKeys.get(purpose);
+    if (subkey === undefined) {
+      subkey = createHmac('sha256', this.#key).update(`nimbus-mac:${purpose}`).digest();
+      this.#macKeys.set(purpose, subkey);
+    }
     return createHmac('sha256', subkey).update(data, 'utf8').digest();
   }
 
