@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { AppEventSpec } from '../../../src/deploy/app-deploy-hook.js';
 import { Scheduler } from '../../../src/events/schedules/scheduler.js';
-import type { EnqueueOptions, ServiceContext } from '../../../src/services/service-context.js';
+import type { ServiceContext } from '../../../src/services/service-context.js';
 import type { Store } from '../../../src/store/store.js';
 import { installLeakGuard } from '../../helpers/leak-guard.js';
 import { forEachStore } from '../../helpers/test-stores.js';
@@ -21,27 +21,7 @@ interface Fired {
 /** A node: a scheduler on `store` whose enqueues go to the real invocation queue and are recorded. */
 function node(store: Store, fired: Fired[], opts: { failEnqueue?: () => boolean } = {}) {
   const errors: unknown[] = [];
-  const ctx: ServiceContext = {
-    store,
-    dataDir: '/tmp',
-    invoker: undefined as never,
-    enqueueAsync: async (functionName: string, payload: Buffer, o?: EnqueueOptions) => {
-      if (opts.failEnqueue?.()) throw new Error('enqueue failed (simulated crash)');
-      const id = randomUUID();
-      await store.invocations.enqueue({ id, functionName, qualifier: '$LATEST', payload });
-      fired.push({
-        id,
-        functionName,
-        event: JSON.parse(payload.toString()) as Record<string, unknown>,
-        key: o?.idempotencyKey,
-      });
-      return id;
-    },
-    region: 'eu-central-1',
-    accountId: '000000000000',
-    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    onError: (err) => errors.push(err),
-  };
+  const ctx = nodeCtx(store, fired, errors, opts.failEnqueue);
   return { scheduler: new Scheduler(ctx, { timer: false }), errors };
 }
 
@@ -301,12 +281,19 @@ forEachStore((_name, open, stores) => {
   });
 });
 
-function nodeCtx(store: Store, fired: Fired[], errors: unknown[]): ServiceContext {
+/** A ServiceContext whose enqueues go to the real invocation queue and are recorded in `fired`. */
+function nodeCtx(
+  store: Store,
+  fired: Fired[],
+  errors: unknown[],
+  failEnqueue?: () => boolean,
+): ServiceContext {
   return {
     store,
     dataDir: '/tmp',
     invoker: undefined as never,
     enqueueAsync: async (functionName, payload, o) => {
+      if (failEnqueue?.()) throw new Error('enqueue failed (simulated crash)');
       const id = randomUUID();
       await store.invocations.enqueue({ id, functionName, qualifier: '$LATEST', payload });
       fired.push({
