@@ -1,10 +1,10 @@
 // End to end over raw HTTP: hand-built aws-chunked requests (signed chunks, wrong trailing
 // checksums, cut-off bodies) and signed-sha256 mismatches store nothing; S3's error XML; presigned
 // GET/PUT URLs. On every store.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import type { S3ServiceException, S3Client } from '@aws-sdk/client-s3';
+import type { S3ServiceException } from '@aws-sdk/client-s3';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -12,30 +12,20 @@ import { checksumOf } from '../../src/api/s3/s3-checksums.js';
 import { deriveSigningKey } from '../../src/auth/sigv4-verifier.js';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import { forEachStore } from '../helpers/test-stores.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
-import { errorOf, frame, rawRequest, REGION, s3For, signRaw } from './s3-test-helpers.js';
+
+import { errorOf, s3Server, frame, rawRequest, REGION, signRaw } from './s3-test-helpers.js';
 
 installLeakGuard();
 
 forEachStore((name, open) => {
-  let t: TestServer;
-  let s3: S3Client;
-
-  before(async () => {
-    t = await startTestServer({ store: await open(), prewarm: { nodejs: 0 }, threadPrewarm: 0 });
-    s3 = s3For(t);
-  });
-  after(async () => {
-    s3?.destroy();
-    await t?.close();
-  });
+  const f = s3Server(open);
 
   test(`${name}: raw aws-chunked uploads: signed chunks store; a corrupted chunk, a wrong trailer checksum or a cut-off body store nothing`, async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'raw' }));
+    await f.s3.send(new CreateBucketCommand({ Bucket: 'raw' }));
     const data = [Buffer.alloc(70_000, 'a'), Buffer.alloc(5000, 'b')];
     const whole = Buffer.concat(data);
     const exists = async (key: string): Promise<boolean> =>
-      s3.send(new HeadObjectCommand({ Bucket: 'raw', Key: key })).then(
+      f.s3.send(new HeadObjectCommand({ Bucket: 'raw', Key: key })).then(
         () => true,
         (e: S3ServiceException) => {
           if (e.$metadata.httpStatusCode === 404) return false;
@@ -45,7 +35,7 @@ forEachStore((name, open) => {
 
     // Signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), each signature chained from the seed.
     const signedPut = async (key: string, corrupt: boolean): Promise<{ status: number; text: string }> => {
-      const headers = await signRaw(t, 'PUT', `/raw/${key}`, {
+      const headers = await signRaw(f.t, 'PUT', `/raw/${key}`, {
         'content-encoding': 'aws-chunked',
         'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
         'x-amz-decoded-content-length': String(whole.length),
@@ -55,7 +45,7 @@ forEachStore((name, open) => {
       const seed = /Signature=([0-9a-f]{64})/.exec(auth)![1]!;
       const amzDate = headers['x-amz-date']!;
       const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
-      const key4 = deriveSigningKey(t.credentials.secretAccessKey, amzDate.slice(0, 8), REGION, 's3');
+      const key4 = deriveSigningKey(f.t.credentials.secretAccessKey, amzDate.slice(0, 8), REGION, 's3');
       const empty = createHash('sha256').update('').digest('hex');
       let prev = seed;
       const body: Buffer[] = [];
@@ -73,11 +63,11 @@ forEachStore((name, open) => {
           Buffer.from('\r\n'),
         );
       }
-      return rawRequest(t, 'PUT', `/raw/${key}`, headers, body);
+      return rawRequest(f.t, 'PUT', `/raw/${key}`, headers, body);
     };
     const ok = await signedPut('signed', false);
     assert.equal(ok.status, 200, ok.text);
-    const back = await s3.send(new GetObjectCommand({ Bucket: 'raw', Key: 'signed' }));
+    const back = await f.s3.send(new GetObjectCommand({ Bucket: 'raw', Key: 'signed' }));
     assert.deepEqual(Buffer.from(await back.Body!.transformToByteArray()), whole);
     const corrupted = await signedPut('corrupted', true);
     assert.equal(corrupted.status, 403);
@@ -85,7 +75,7 @@ forEachStore((name, open) => {
     assert.equal(await exists('corrupted'), false);
 
     // Unsigned chunks with a trailing checksum that does not match.
-    const trailerHeaders = await signRaw(t, 'PUT', '/raw/badsum', {
+    const trailerHeaders = await signRaw(f.t, 'PUT', '/raw/badsum', {
       'content-encoding': 'aws-chunked',
       'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
       'x-amz-decoded-content-length': String(whole.length),
@@ -93,7 +83,7 @@ forEachStore((name, open) => {
       'transfer-encoding': 'chunked',
     });
     const wrongSum = checksumOf('crc32', Buffer.from('something else'));
-    const badSum = await rawRequest(t, 'PUT', '/raw/badsum', trailerHeaders, [
+    const badSum = await rawRequest(f.t, 'PUT', '/raw/badsum', trailerHeaders, [
       ...data.flatMap(frame),
       Buffer.from(`0\r\nx-amz-checksum-crc32:${wrongSum}\r\n\r\n`),
     ]);
@@ -102,33 +92,33 @@ forEachStore((name, open) => {
     assert.equal(await exists('badsum'), false);
 
     // A body cut off mid-stream (the client goes away after the first chunk).
-    const cutHeaders = await signRaw(t, 'PUT', '/raw/cut', {
+    const cutHeaders = await signRaw(f.t, 'PUT', '/raw/cut', {
       'content-encoding': 'aws-chunked',
       'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
       'x-amz-decoded-content-length': String(whole.length),
       'x-amz-trailer': 'x-amz-checksum-crc32',
       'transfer-encoding': 'chunked',
     });
-    await rawRequest(t, 'PUT', '/raw/cut', cutHeaders, [...frame(data[0]!), ...frame(data[1]!)], {
+    await rawRequest(f.t, 'PUT', '/raw/cut', cutHeaders, [...frame(data[0]!), ...frame(data[1]!)], {
       cutAfter: 3,
     });
     // A plain (Content-Length) PUT cut off too.
-    const plainHeaders = await signRaw(t, 'PUT', '/raw/cut-plain', {
+    const plainHeaders = await signRaw(f.t, 'PUT', '/raw/cut-plain', {
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
       'content-length': String(whole.length),
     });
-    await rawRequest(t, 'PUT', '/raw/cut-plain', plainHeaders, [data[0]!, data[1]!], { cutAfter: 1 });
+    await rawRequest(f.t, 'PUT', '/raw/cut-plain', plainHeaders, [data[0]!, data[1]!], { cutAfter: 1 });
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(await exists('cut'), false);
     assert.equal(await exists('cut-plain'), false);
   });
 
   test(`${name}: S3 error XML and headers; a body that does not match its signed sha256 stores nothing`, async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'errs' }));
-    const getHeaders = await signRaw(t, 'GET', '/errs/no%20such', {
+    await f.s3.send(new CreateBucketCommand({ Bucket: 'errs' }));
+    const getHeaders = await signRaw(f.t, 'GET', '/errs/no%20such', {
       'x-amz-content-sha256': createHash('sha256').update('').digest('hex'),
     });
-    const res = await fetch(`${t.url}/errs/no%20such`, { headers: getHeaders });
+    const res = await fetch(`${f.t.url}/errs/no%20such`, { headers: getHeaders });
     assert.equal(res.status, 404);
     assert.match(res.headers.get('x-amz-request-id') ?? '', /^[0-9A-F]{16}$/);
     assert.equal(res.headers.get('content-type'), 'application/xml');
@@ -138,24 +128,27 @@ forEachStore((name, open) => {
       /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>NoSuchKey<\/Code><Message>[^<]+<\/Message><Key>no such<\/Key><RequestId>[0-9A-F]{16}<\/RequestId><\/Error>$/,
     );
     const body = Buffer.from('the real body');
-    const putHeaders = await signRaw(t, 'PUT', '/errs/sha', {
+    const putHeaders = await signRaw(f.t, 'PUT', '/errs/sha', {
       'x-amz-content-sha256': createHash('sha256').update('another body').digest('hex'),
       'content-length': String(body.length),
     });
-    const put = await rawRequest(t, 'PUT', '/errs/sha', putHeaders, [body]);
+    const put = await rawRequest(f.t, 'PUT', '/errs/sha', putHeaders, [body]);
     assert.equal(put.status, 400);
     assert.match(put.text, /<Code>XAmzContentSHA256Mismatch<\/Code>/);
-    const head = await errorOf(s3.send(new HeadObjectCommand({ Bucket: 'errs', Key: 'sha' })));
+    const head = await errorOf(f.s3.send(new HeadObjectCommand({ Bucket: 'errs', Key: 'sha' })));
     assert.equal(head.$metadata.httpStatusCode, 404);
   });
 
   test(`${name}: presigned GET and PUT URLs`, async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'presigned' }));
-    const url = new URL(t.url);
+    await f.s3.send(new CreateBucketCommand({ Bucket: 'presigned' }));
+    const url = new URL(f.t.url);
     const signer = new SignatureV4({
       service: 's3',
       region: REGION,
-      credentials: { accessKeyId: t.credentials.accessKeyId, secretAccessKey: t.credentials.secretAccessKey },
+      credentials: {
+        accessKeyId: f.t.credentials.accessKeyId,
+        secretAccessKey: f.t.credentials.secretAccessKey,
+      },
       sha256: Sha256,
       uriEscapePath: false,
     });
@@ -173,7 +166,7 @@ forEachStore((name, open) => {
         { expiresIn: 300 },
       );
       const qs = new URLSearchParams(signed.query as Record<string, string>).toString();
-      return `${t.url}${path}?${qs}`;
+      return `${f.t.url}${path}?${qs}`;
     };
     const put = await fetch(await presign('PUT', '/presigned/p.txt'), {
       method: 'PUT',

@@ -5,7 +5,9 @@ import type { S3ServiceException } from '@aws-sdk/client-s3';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { TestServer } from '../helpers/test-server.js';
+import { after, before } from 'node:test';
+import type { Store } from '../../src/store/store.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 /** The region the tests sign for. */
 export const REGION = 'us-east-1';
@@ -18,6 +20,28 @@ export function s3For(t: TestServer, secret = t.credentials.secretAccessKey): S3
     region: REGION,
     credentials: { accessKeyId: t.credentials.accessKeyId, secretAccessKey: secret },
   });
+}
+
+/** A server on a fresh store and an SDK client, started before and stopped after the enclosing block. */
+export function s3Server(open: () => Promise<Store>): { readonly t: TestServer; readonly s3: S3Client } {
+  let t: TestServer | undefined;
+  let s3: S3Client | undefined;
+  before(async () => {
+    t = await startTestServer({ store: await open(), prewarm: { nodejs: 0 }, threadPrewarm: 0 });
+    s3 = s3For(t);
+  });
+  after(async () => {
+    s3?.destroy();
+    await t?.close();
+  });
+  return {
+    get t() {
+      return t!;
+    },
+    get s3() {
+      return s3!;
+    },
+  };
 }
 
 /** The error a call fails with (fails the test when it succeeds). */

@@ -2,6 +2,7 @@
 // against. Bodies are streams both ways: an object is never held whole in memory.
 
 import type { Readable } from 'node:stream';
+import type { StoredObject } from '../../store/ports/objects.js';
 
 /** A bucket. */
 export interface BucketInfo {
@@ -10,23 +11,8 @@ export interface BucketInfo {
   readonly createdAt: number;
 }
 
-/** Metadata of a stored object. */
-export interface ObjectInfo {
-  readonly bucket: string;
-  readonly key: string;
-  readonly size: number;
-  /** Quoted, as S3 sends it: `"<md5 hex>"`, or `"<md5 of part md5s>-<parts>"` after a multipart upload. */
-  readonly etag: string;
-  /** @default 'application/octet-stream' */
-  readonly contentType: string;
-  readonly contentEncoding?: string | undefined;
-  readonly contentDisposition?: string | undefined;
-  readonly cacheControl?: string | undefined;
-  /** User metadata (`x-amz-meta-*` without the prefix), lowercase names. */
-  readonly metadata: Readonly<Record<string, string>>;
-  /** Epoch ms. */
-  readonly lastModified: number;
-}
+/** Metadata of a stored object: the store's record without the name of its file. */
+export type ObjectInfo = Omit<StoredObject, 'fileId'>;
 
 /** Headers-like options of a put (and of a multipart upload's creation). */
 export interface PutObjectOptions {

@@ -15,12 +15,14 @@ export interface StoredObject {
   readonly key: string;
   readonly fileId: string;
   readonly size: number;
-  /** Quoted, as S3 sends it. */
+  /** Quoted, as S3 sends it: `"<md5 hex>"`, or `"<md5 of part md5s>-<parts>"` after a multipart upload. */
   readonly etag: string;
+  /** @default 'application/octet-stream' */
   readonly contentType: string;
   readonly contentEncoding?: string | undefined;
   readonly contentDisposition?: string | undefined;
   readonly cacheControl?: string | undefined;
+  /** User metadata (`x-amz-meta-*` without the prefix), lowercase names. */
   readonly metadata: Readonly<Record<string, string>>;
   /** Epoch ms. */
   readonly lastModified: number;
