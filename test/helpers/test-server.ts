@@ -120,3 +120,37 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * Another node on a store that already has its root credentials (a restart, or a second node of
+ * a cluster): a server on port 0 with a temp data dir of its own, which `close()` removes.
+ */
+export async function startNodeOn(
+  store: Store,
+  options: Omit<ServerOptionsInput, 'storeInstance' | 'store' | 'port' | 'dataDir'> = {},
+): Promise<NimbusServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-node-'));
+  let server: NimbusServer;
+  try {
+    server = await startServer({
+      prewarm: { nodejs: 0, python: 0, provided: 0 },
+      threadPrewarm: 0,
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      env: {},
+      ...options,
+      storeInstance: store,
+      port: 0,
+      dataDir,
+    });
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -4,13 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer } from '../../src/server/nimbus-server.js';
+
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import { forEachStore } from '../helpers/test-stores.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startTestServer, type TestServer, startNodeOn } from '../helpers/test-server.js';
 import type { Store } from '../../src/store/store.js';
 import type { InvocationRecord } from '../../src/invoke/destinations.js';
 
@@ -260,17 +257,7 @@ forEachStore((_name, open, stores) => {
       await new Promise((r) => setTimeout(r, 5));
       // The next node: a plain server on the same database (not a fresh test server: the
       // database already has its root credentials).
-      const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-next-'));
-      const silent = { info: () => {}, warn: () => {}, error: () => {} };
-      const next = await startServer({
-        storeInstance: crashed,
-        port: 0,
-        dataDir,
-        logger: silent,
-        env: {},
-        prewarm: { nodejs: 0, python: 0, provided: 0 },
-        threadPrewarm: 0,
-      });
+      const next = await startNodeOn(crashed);
       try {
         let inv = await crashed.invocations.get(id);
         for (let i = 0; i < 400 && inv?.delivery !== 'delivered'; i++) {
@@ -290,7 +277,6 @@ forEachStore((_name, open, stores) => {
         assert.equal((record.responsePayload as { errorMessage: string }).errorMessage, 'boom');
       } finally {
         await next.close();
-        rmSync(dataDir, { recursive: true, force: true });
       }
     });
   });

@@ -4,13 +4,10 @@
 // over when the first stops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer } from '../../../src/server/nimbus-server.js';
+
 import type { Store } from '../../../src/store/store.js';
 import { installLeakGuard } from '../../helpers/leak-guard.js';
-import { startTestServer } from '../../helpers/test-server.js';
+import { startTestServer, startNodeOn } from '../../helpers/test-server.js';
 import type { TestServer } from '../../helpers/test-server.js';
 import { forEachStore } from '../../helpers/test-stores.js';
 
@@ -156,16 +153,7 @@ forEachStore((_name, open, stores) => {
     }
     const a = await startTestServer({ store: storeA });
     const storeB = await stores.openAt(target);
-    const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-tables-b-'));
-    const b = await startServer({
-      storeInstance: storeB,
-      port: 0,
-      dataDir,
-      logger: { info: () => {}, warn: () => {}, error: () => {} },
-      env: {},
-      prewarm: { nodejs: 0, python: 0, provided: 0 },
-      threadPrewarm: 0,
-    });
+    const b = await startNodeOn(storeB);
     try {
       await tableWith(a, 'shared', []);
       await a.deployFiles(app('shared', 'shared', ', batchSize: 2'));
@@ -185,7 +173,6 @@ forEachStore((_name, open, stores) => {
     } finally {
       await b.close();
       await a.close();
-      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

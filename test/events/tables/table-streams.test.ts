@@ -3,13 +3,10 @@
 // retried in order, and the checkpoint survives a restart with nothing delivered twice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer } from '../../../src/server/nimbus-server.js';
+
 import type { Store } from '../../../src/store/store.js';
 import { installLeakGuard } from '../../helpers/leak-guard.js';
-import { startTestServer } from '../../helpers/test-server.js';
+import { startTestServer, startNodeOn } from '../../helpers/test-server.js';
 import type { TestServer } from '../../helpers/test-server.js';
 import { forEachStore } from '../../helpers/test-stores.js';
 
@@ -174,16 +171,7 @@ forEachStore((_name, open, stores) => {
     // The next start: a plain server on the same database (not a fresh test server: the
     // database already has its root credentials).
     store = await stores.openAt(target);
-    const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-tables-next-'));
-    const next = await startServer({
-      storeInstance: store,
-      port: 0,
-      dataDir,
-      logger: { info: () => {}, warn: () => {}, error: () => {} },
-      env: {},
-      prewarm: { nodejs: 0, python: 0, provided: 0 },
-      threadPrewarm: 0,
-    });
+    const next = await startNodeOn(store);
     try {
       // No deploy: the trigger and its checkpoint come from the store.
       await next.platform.tables.putItem('restart-orders', { id: 'three' });
@@ -194,7 +182,6 @@ forEachStore((_name, open, stores) => {
       assert.deepEqual(ids, [{ S: 'one' }, { S: 'two' }, { S: 'three' }]);
     } finally {
       await next.close();
-      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -5,13 +5,10 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer } from '../../../src/server/nimbus-server.js';
+
 import { verifyWebhook } from '../../../src/events/topics/webhook-signature.js';
 import { installLeakGuard } from '../../helpers/leak-guard.js';
-import { startTestServer, type TestServer } from '../../helpers/test-server.js';
+import { startTestServer, type TestServer, startNodeOn } from '../../helpers/test-server.js';
 import { forEachStore } from '../../helpers/test-stores.js';
 
 interface Received {
@@ -204,17 +201,7 @@ forEachStore((_name, open, stores) => {
     up = true;
     // The same store already has root credentials, so this start prints none: use startServer
     // and the first run's token.
-    const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-topics-restart-'));
-    closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const second = await startServer({
-      port: 0,
-      dataDir,
-      storeInstance: await stores.openAt(target),
-      prewarm: { nodejs: 0, python: 0, provided: 0 },
-      threadPrewarm: 0,
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      env: {},
-    });
+    const second = await startNodeOn(await stores.openAt(target));
     closers.unshift(() => second.close());
     const done = await until('delivered after restart', async () => {
       const res = await fetch(`${second.url}/v1/topics/durable/deliveries?status=delivered`, {

@@ -5,11 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { installLeakGuard } from '../../helpers/leak-guard.js';
 import { forEachStore } from '../../helpers/test-stores.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer } from '../../../src/server/nimbus-server.js';
-import { startTestServer, type TestServer } from '../../helpers/test-server.js';
+
+import { startTestServer, type TestServer, startNodeOn } from '../../helpers/test-server.js';
 import { queueService } from './queue-test-context.js';
 
 installLeakGuard();
@@ -223,15 +220,9 @@ resources:
     );
     // A second server on the same store (startServer directly: the store already has its root
     // credentials, which startTestServer expects to create).
-    const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-restart-'));
-    const second = await startServer({
+    const second = await startNodeOn(store, {
       prewarm: { nodejs: 1, python: 0, provided: 0 },
       threadPrewarm: 1,
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      port: 0,
-      dataDir,
-      storeInstance: store,
-      env: {},
     });
     try {
       const queues = queueService(store);
@@ -241,7 +232,6 @@ resources:
       });
     } finally {
       await second.close();
-      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
