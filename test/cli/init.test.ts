@@ -9,8 +9,10 @@ import { bundleFunction, stopBundler } from '../../src/deploy/bundler.js';
 import { appNameFromDir } from '../../src/cli/commands/init.js';
 import { TEMPLATE_RUNTIMES } from '../../src/cli/templates/app-templates.js';
 import { installLeakGuard } from '../helpers/leak-guard.js';
+import { cliServer } from './cli-server.js';
 import { run } from './cli-test-io.js';
 
+const s = cliServer('init');
 installLeakGuard();
 
 const dirs: string[] = [];
@@ -32,6 +34,7 @@ describe('nimbus init', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`Created app my-app \\(${runtime}\\) in my-app`));
       assert.match(r.stdout, /nimbus invoke my-app-hello/);
+      assert.match(r.stdout, /curl http:\/\/127\.0\.0\.1:8080\/my-app\/hello/);
       const dir = join(cwd, 'my-app');
       const config = await loadAppConfig(dir);
       assert.equal(config.app, 'my-app');
@@ -91,6 +94,25 @@ describe('nimbus init', () => {
     const r = await run(['init', join(dir, 'f'), '--runtime', 'nodejs']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /is not a directory/);
+  });
+
+  it('gives each app its own route, so two starter apps deploy to one server', async () => {
+    for (const [app, runtime] of [
+      ['first', 'nodejs'],
+      ['second', 'python'],
+    ] as const) {
+      assert.equal((await s.cli('init', app, '--runtime', runtime)).code, 0);
+      const config = await loadAppConfig(join(s.tmp, app));
+      assert.deepEqual(
+        config.gateway.routes.map((r) => `${r.method} ${r.path}`),
+        [`GET /${app}/hello`],
+      );
+      const deployed = await s.cli('deploy', app);
+      assert.equal(deployed.code, 0, deployed.stderr);
+    }
+    const res = await fetch(`${s.t.url}/second/hello`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { message: 'Hello, world!' });
   });
 
   it('derives app names from directory names', () => {

@@ -96,6 +96,7 @@ export const initCommand: CommandSpec = {
     out.line('Next:');
     out.line(`  nimbus dev ${shown}`);
     out.line(`  nimbus invoke ${app}-hello --data '{"name":"Ada"}'`);
+    out.line(`  curl ${ctx.globals.endpoint}/${app}/hello`);
     return 0;
   },
 };

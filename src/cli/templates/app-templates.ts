@@ -19,6 +19,8 @@ const HANDLER_FILE: Record<TemplateRuntime, string> = {
 };
 
 function nimbusYml(app: string, runtime: TemplateRuntime): string {
+  // The route carries the app name: routes are global to a server, so a second app made by
+  // `nimbus init` would otherwise claim the same GET /hello and its deploy would fail with a 409.
   return `# Nimbus app. \`nimbus dev\` runs it locally and redeploys on every save;
 # \`nimbus deploy\` deploys it to the server at NIMBUS_ENDPOINT.
 app: ${app}
@@ -32,7 +34,7 @@ functions:
     environment:
       GREETING: Hello
     events:
-      - http: GET /hello
+      - http: GET /${app}/hello
 `;
 }
 
