@@ -32,7 +32,9 @@ test('nimbus queues: create, ls, send, receive, redrive, purge, rm', async () =>
 
   r = await cli('queues', 'send', 'jobs', 'hello there');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /sent [0-9a-f-]{36}/);
+  // Only the message id on stdout, so `id=$(nimbus queues send …)` captures it.
+  assert.match(r.stdout, /^[0-9a-f-]{36}\n$/);
+  assert.match(r.stderr, /sent to jobs/);
   writeFileSync(join(server.tmp, 'body.json'), '{"from":"file"}');
   r = await cli('queues', 'send', 'jobs', '--data', 'body.json');
   assert.equal(r.code, 0, r.stderr);
@@ -74,7 +76,8 @@ test('nimbus queues: FIFO send with group and dedup id; usage errors', async () 
   let r = await cli('queues', 'create', 'o.fifo', '--fifo');
   assert.equal(r.code, 0, r.stderr);
   r = await cli('queues', 'send', 'o.fifo', 'x', '--group', 'g', '--dedup-id', 'd1');
-  assert.match(r.stdout, /sequence \d{20}/);
+  assert.match(r.stdout, /^[0-9a-f-]{36}\n$/);
+  assert.match(r.stderr, /sequence \d{20}/);
   r = await cli('queues', 'send', 'o.fifo', 'x');
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /groupId/);

@@ -43,7 +43,9 @@ test('topics create, subscribe a queue with a filter, publish with attributes, l
     { env },
   );
   assert.equal(published.code, 0, published.stderr);
-  assert.match(published.stdout, /published [0-9a-f-]{36}/);
+  // Only the message id on stdout, so `id=$(nimbus topics publish …)` captures it.
+  assert.match(published.stdout, /^[0-9a-f-]{36}\n$/);
+  assert.match(published.stderr, /published to news/);
   const got = await t.server.platform.queues.receiveMessages('inbox', { maxMessages: 10 });
   assert.deepEqual(
     got.map((m) => m.body),
@@ -62,6 +64,17 @@ test('topics create, subscribe a queue with a filter, publish with attributes, l
   const gone = await run(['topics', 'publish', 'news', 'x'], { env });
   assert.equal(gone.code, 1);
   assert.match(gone.stderr, /nimbus topics create news/);
+});
+
+test('topics subscribe prints only the subscription id on stdout; the signing secret on stderr', async () => {
+  assert.equal((await run(['topics', 'create', 'hooks'], { env })).code, 0);
+  const r = await run(['topics', 'subscribe', 'hooks', '--webhook', 'https://example.com/hook'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const [sub] = await t.server.platform.topics.listSubscriptions('hooks');
+  assert.equal(r.stdout, `${sub!.id}\n`);
+  assert.match(r.stderr, /subscribed webhook https:\/\/example\.com\/hook to hooks/);
+  assert.match(r.stderr, /signing secret: whsec_/);
+  assert.equal((await run(['topics', 'rm', 'hooks'], { env })).code, 0);
 });
 
 test('usage errors explain themselves', async () => {

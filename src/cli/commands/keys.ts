@@ -50,19 +50,20 @@ export const keysCommand: CommandSpec = {
 
     if (sub === 'create') {
       const created = await client.createKey({ name: target, plan: plan!, ...(app ? { app } : {}) });
-      if (ctx.globals.json) stdout.json(created);
-      else {
-        stdout.line(
-          `${stdout.style('green', '✓')} created key ${stdout.style('bold', created.name)} (${created.id}) for plan ${created.plan} of app ${created.app}`,
-        );
-        stdout.line(created.key);
-        stdout.line(
-          stdout.style(
-            'dim',
-            'Send it as the x-api-key header. It is shown only now; only its hash is kept.',
-          ),
-        );
+      if (ctx.globals.json) {
+        stdout.json(created);
+        return 0;
       }
+      // The key alone on stdout, so `KEY=$(nimbus keys create …)` captures just the key; the
+      // rest is for the person at the terminal.
+      const { stderr } = ctx;
+      stderr.line(
+        `${stderr.style('green', '✓')} created key ${stderr.style('bold', created.name)} (${created.id}) for plan ${created.plan} of app ${created.app}`,
+      );
+      stdout.line(created.key);
+      stderr.line(
+        stderr.style('dim', 'Send it as the x-api-key header. It is shown only now; only its hash is kept.'),
+      );
       return 0;
     }
     if (sub === 'ls') {

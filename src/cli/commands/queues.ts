@@ -176,7 +176,11 @@ export const queuesCommand: CommandSpec = {
           },
         );
         if (ctx.globals.json) return json(ctx, sent);
-        ok(`sent ${sent.messageId}${sent.sequenceNumber ? ` (sequence ${sent.sequenceNumber})` : ''}`);
+        // The message id alone on stdout, for `id=$(…)`; the rest on stderr.
+        ctx.stderr.line(
+          `${ctx.stderr.style('green', '✓')} sent to ${name}${sent.sequenceNumber ? ` (sequence ${sent.sequenceNumber})` : ''}`,
+        );
+        stdout.line(sent.messageId);
         return 0;
       }
       case 'receive':

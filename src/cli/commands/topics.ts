@@ -89,14 +89,16 @@ async function subscribe(ctx: CommandContext, args: ParsedArgs, topic: string): 
       ...(booleanOption(args, 'raw') ? { rawMessageDelivery: true } : {}),
     },
   });
-  const { stdout } = ctx;
-  if (ctx.globals.json) stdout.json(sub);
-  else {
-    stdout.line(
-      `${stdout.style('green', '✓')} subscribed ${protocol} ${sub.endpoint} to ${topic} (${sub.id})`,
-    );
-    if (sub.secret !== undefined) stdout.line(`signing secret: ${sub.secret}`);
+  const { stdout, stderr } = ctx;
+  if (ctx.globals.json) {
+    stdout.json(sub);
+    return 0;
   }
+  // The id alone on stdout (`id=$(nimbus topics subscribe …)`, for unsubscribe); the rest, the
+  // webhook's signing secret included (--json has it too), on stderr.
+  stderr.line(`${stderr.style('green', '✓')} subscribed ${protocol} ${sub.endpoint} to ${topic}`);
+  if (sub.secret !== undefined) stderr.line(`signing secret: ${sub.secret}`);
+  stdout.line(sub.id);
   return 0;
 }
 
@@ -191,7 +193,11 @@ export const topicsCommand: CommandSpec = {
           json: { message: rest[1], subject: stringOption(args, 'subject'), attributes },
         });
         if (ctx.globals.json) stdout.json(r);
-        else stdout.line(`${ok} published ${r.messageId}`);
+        else {
+          // The message id alone on stdout, for `id=$(…)`.
+          ctx.stderr.line(`${ctx.stderr.style('green', '✓')} published to ${topic}`);
+          stdout.line(r.messageId);
+        }
         return 0;
       }
       case 'subscribe':
