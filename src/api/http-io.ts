@@ -1,6 +1,6 @@
 // Small HTTP helpers shared by the API route modules: bounded body reads and JSON responses.
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NimbusError, errors } from '../errors.js';
 
 /** What a route handler returns; the server writes it. */
@@ -46,6 +46,27 @@ export function readBody(req: IncomingMessage, limit: number, what = 'Request bo
       if (!failed) reject(err);
     });
   });
+}
+
+/** What is left of an unread request body that is drained to keep its connection alive. */
+export const DRAIN_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * Call before answering a request whose body was not (fully) read, e.g. refused before the
+ * upload was consumed. Stops whatever the body was piped into (a paused pipe would hold the
+ * socket, so the next keep-alive request was never answered) and reads the rest away. A body
+ * that may be larger than `limit` (or of unknown length) is still drained while the answer goes
+ * out, but the answer says `Connection: close` and the connection ends after it: draining
+ * gigabytes to save one reconnect is not worth it.
+ */
+export function discardRequestBody(req: IncomingMessage, res: ServerResponse, limit = DRAIN_LIMIT): void {
+  if (req.complete) return;
+  req.unpipe();
+  const declared = Number(req.headers['content-length']);
+  if (!(Number.isFinite(declared) && declared <= limit) && !res.headersSent) {
+    res.setHeader('connection', 'close');
+  }
+  req.resume();
 }
 
 /** Parse a JSON body, or throw 400 `InvalidRequestContentException`. An empty body is `{}`. */

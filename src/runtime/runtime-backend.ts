@@ -19,6 +19,11 @@ export interface InstanceSpec {
   readonly region: string;
   /** Extra environment added by the platform (e.g. SDK endpoint and token), merged under config.environment. */
   readonly platformEnvironment?: Readonly<Record<string, string>>;
+  /**
+   * Why the instance starts, as `AWS_LAMBDA_INITIALIZATION_TYPE` tells the function: kept warm for
+   * `minInstances` (Lambda's provisioned concurrency) or started for a call. @default 'on-demand'
+   */
+  readonly initializationType?: 'on-demand' | 'provisioned-concurrency';
 }
 
 /** The Lambda error shape; what crosses a sandbox boundary. */

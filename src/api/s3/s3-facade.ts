@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SigningKeyCache } from '../../auth/sigv4-verifier.js';
 import { NimbusError, isNimbusError } from '../../errors.js';
 import type { Platform } from '../../server/platform.js';
+import { discardRequestBody } from '../http-io.js';
 import type { BucketOperations } from '../../services/buckets/bucket-types.js';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './s3-buckets.js';
 import { sendS3Error, toS3Error } from './s3-errors.js';
@@ -210,8 +211,9 @@ export async function handleS3(platform: Platform, req: IncomingMessage, res: Se
       );
     }
     const ctx = { bucket, key, uploadId, bucketExists };
-    // Drain what is left of an upload so the keep-alive connection stays usable and the SDK reads the error.
-    if (!req.complete) req.resume();
+    // Drain what is left of an upload (or close after answering) so the keep-alive connection
+    // stays usable and the SDK reads the error.
+    discardRequestBody(req, res);
     sendS3Error(res, toS3Error(err, ctx), { ...ctx, requestId: id, method });
   }
 }
