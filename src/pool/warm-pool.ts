@@ -156,7 +156,7 @@ export class WarmPool {
     const missing = spec.config.minInstances - (group.idle.length + group.busy + group.starting);
     const starts: Promise<void>[] = [];
     for (let i = 0; i < missing && this.#canStart(spec); i++) {
-      starts.push(this.#start(spec, key).then((lease) => lease.release(true)));
+      starts.push(this.#start(spec, key, 'provisioned-concurrency').then((lease) => lease.release(true)));
     }
     await Promise.all(starts);
   }
@@ -245,7 +245,11 @@ export class WarmPool {
     return true;
   }
 
-  async #start(spec: InstanceSpec, key: string): Promise<Lease> {
+  async #start(
+    spec: InstanceSpec,
+    key: string,
+    initializationType?: InstanceSpec['initializationType'],
+  ): Promise<Lease> {
     const group = this.#group(spec, key);
     group.spec = spec;
     group.starting++;
@@ -254,7 +258,9 @@ export class WarmPool {
     this.#stats.coldStarts++;
     let instance: FunctionInstance;
     try {
-      instance = await this.#backends[spec.config.isolation].spawn(spec);
+      instance = await this.#backends[spec.config.isolation].spawn(
+        initializationType === undefined ? spec : { ...spec, initializationType },
+      );
     } catch (err) {
       group.starting--;
       this.#release(spec.functionName, spec.config.memory);

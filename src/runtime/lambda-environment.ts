@@ -60,7 +60,7 @@ export function lambdaEnvironment(spec: InstanceSpec, paths: LambdaPaths): Recor
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(c.memory),
     AWS_LAMBDA_LOG_GROUP_NAME: logGroupName(spec.functionName),
     AWS_LAMBDA_LOG_STREAM_NAME: paths.logStreamName,
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_INITIALIZATION_TYPE: spec.initializationType ?? 'on-demand',
     AWS_REGION: spec.region,
     AWS_DEFAULT_REGION: spec.region,
     AWS_EXECUTION_ENV: EXECUTION_ENV[c.runtime],
