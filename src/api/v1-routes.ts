@@ -18,6 +18,8 @@ function describeFunction(v: FunctionVersion) {
     app: v.app,
     name: v.name,
     runtime: v.config.runtime,
+    // `typescript` for TypeScript functions, which run as `nodejs` (absent otherwise).
+    ...(v.config.sourceRuntime ? { sourceRuntime: v.config.sourceRuntime } : {}),
     handler: v.config.handler,
     memory: v.config.memory,
     timeout: v.config.timeout,

@@ -44,6 +44,8 @@ export interface FunctionSummary {
   readonly app: string;
   readonly name: string;
   readonly runtime: string;
+  /** `typescript` when the function was written in TypeScript (it runs as `nodejs`). */
+  readonly sourceRuntime?: string;
   readonly memory: number;
   readonly timeout: number;
   readonly codeSize: number;

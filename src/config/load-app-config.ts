@@ -228,6 +228,7 @@ function compile(
     const fnPackage = packagePatterns(fn.package);
     const config: FunctionConfig = Object.freeze({
       runtime,
+      ...(sourceRuntime === 'typescript' ? { sourceRuntime } : {}),
       // A provided bootstrap reads its handler from _HANDLER, if at all; Lambda's own default.
       handler: fn.handler ?? 'bootstrap',
       memory:

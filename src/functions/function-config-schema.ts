@@ -26,6 +26,7 @@ export const destinationTargetSchema = z
 export const functionConfigSchema = z
   .object({
     runtime: z.enum(['nodejs', 'python', 'provided']),
+    sourceRuntime: z.literal('typescript').optional(),
     handler: z.string().min(1).max(256),
     memory: z.number().int().min(128).max(10240).default(d.memory),
     timeout: z.number().int().min(1).max(900).default(d.timeout),

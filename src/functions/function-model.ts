@@ -10,6 +10,11 @@ export type IsolationTier = 'process' | 'thread';
 export interface FunctionConfig {
   /** Runtime that runs the code. */
   readonly runtime: RuntimeName;
+  /**
+   * The language as written in nimbus.yml when it is not `runtime` itself: `typescript` (bundled,
+   * then run as `nodejs`). Shown by `nimbus ls` and `/v1/functions`; nothing runs differently.
+   */
+  readonly sourceRuntime?: 'typescript' | undefined;
   /** Lambda handler string, e.g. `index.handler` or `src/app.main`. Ignored for `provided`. */
   readonly handler: string;
   /** Memory limit in MB. @default 128 */

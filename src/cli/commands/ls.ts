@@ -8,7 +8,7 @@ import type { Column } from '../output.js';
 /** The columns of `nimbus ls`. */
 export const FUNCTION_COLUMNS: readonly Column<FunctionSummary>[] = [
   { header: 'function', value: (f) => f.fullName, style: 'bold' },
-  { header: 'runtime', value: (f) => f.runtime },
+  { header: 'runtime', value: (f) => f.sourceRuntime ?? f.runtime },
   { header: 'memory', value: (f) => `${f.memory} MB`, align: 'right' },
   { header: 'timeout', value: (f) => `${f.timeout} s`, align: 'right' },
   { header: 'code', value: (f) => formatBytes(f.codeSize), align: 'right' },
