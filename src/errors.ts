@@ -52,12 +52,14 @@ export const ERROR_CODES = {
   UnrecognizedClientException: {
     status: 403,
     retryable: false,
-    summary: 'The access key id or bearer token is unknown.',
+    summary:
+      'The bearer token or `Bearer <id>:<secret>` pair is unknown or wrong (SigV4 answers `InvalidSignatureException` instead).',
   },
   InvalidSignatureException: {
     status: 403,
     retryable: false,
-    summary: 'The AWS Signature V4 does not match; check the secret access key and the clock.',
+    summary:
+      "The AWS Signature V4 does not match (a wrong secret and an unknown access key id get this same answer), is expired, is scoped to another service or region than the server's (`NIMBUS_REGION`), or leaves the body unsigned where the API requires it (Lambda, SQS).",
   },
   MissingAuthenticationTokenException: {
     status: 403,

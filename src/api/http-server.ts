@@ -119,12 +119,12 @@ async function handle(
     } else if (auth === 'sigv4') {
       // SigV4 signs the payload hash, so the body must be in hand before the route runs.
       preRead = await readBody(req, SYNC_PAYLOAD_LIMIT, 'Request payload');
-      const identity = await platform.auth.verifySigV4({
-        method: req.method ?? 'GET',
-        path: url,
-        headers: req.headers,
-        body: preRead,
-      });
+      // Only Lambda's API is SigV4 on these paths: a scope for another service or region is
+      // refused, and so is UNSIGNED-PAYLOAD (Lambda signs every body).
+      const identity = await platform.auth.verifySigV4(
+        { method: req.method ?? 'GET', path: url, headers: req.headers, body: preRead },
+        { expectedScope: { service: 'lambda', region: platform.region } },
+      );
       principal = identity.accessKeyId;
     }
     // Default deny for scoped tokens (a function's SDK token): a route must authorize before it

@@ -1,6 +1,6 @@
 // Server-side AWS Signature Version 4 verification (Authorization header and presigned query forms).
 
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { NimbusError } from '../errors.js';
 import {
   EMPTY_SHA256,
@@ -66,6 +66,19 @@ export interface SigV4VerifyOptions {
   readonly now?: () => number;
   /** Cache of derived signing keys. @default a process-wide cache of 1000 keys */
   readonly signingKeyCache?: SigningKeyCache;
+  /**
+   * The service and region the endpoint serves: a credential scope naming anything else is
+   * refused, as AWS does (a signature for `s3` in `eu-west-1` is no signature for Lambda here).
+   * @default undefined (any scope; for tests of the algorithm only)
+   */
+  readonly expectedScope?: { readonly service: string; readonly region: string } | undefined;
+  /**
+   * Whether `UNSIGNED-PAYLOAD` and `STREAMING-*` payload hashes are accepted. S3 accepts them (it
+   * checks chunk signatures or the body digest itself); Lambda, SQS and the other JSON APIs refuse
+   * them, so the body of every such request is covered by the signature.
+   * @default true only when `expectedScope` is unset or its service is `s3`
+   */
+  readonly allowUnsignedPayload?: boolean;
 }
 
 /** Who signed a verified request, and how. */
@@ -323,9 +336,23 @@ function checkTime(parts: SignatureParts, nowMs: number, maxSkewMs: number): voi
 }
 
 /** The payload hashes to try, in order: one when the client declared it, else the body's. */
-function payloadHashes(declared: string | undefined, body: Buffer | undefined, presigned: boolean): string[] {
+function payloadHashes(
+  declared: string | undefined,
+  body: Buffer | undefined,
+  presigned: boolean,
+  allowUnsigned: boolean,
+  service: string,
+): string[] {
   if (declared !== undefined) {
-    if (declared === UNSIGNED_PAYLOAD || declared.startsWith('STREAMING-')) return [declared];
+    if (declared === UNSIGNED_PAYLOAD || declared.startsWith('STREAMING-')) {
+      if (!allowUnsigned) {
+        // Lambda refuses an unsigned body: the signature would then not cover what is invoked.
+        throw invalid(
+          `x-amz-content-sha256 '${declared}' is not accepted by ${service}: sign the payload (the lowercase hex sha256 of the body), as the AWS SDKs do for ${service}.`,
+        );
+      }
+      return [declared];
+    }
     if (!SHA256_HEX_RE.test(declared)) {
       throw invalid(
         `x-amz-content-sha256 must be a lowercase hex sha256, UNSIGNED-PAYLOAD or STREAMING-*; got '${declared}'.`,
@@ -340,7 +367,25 @@ function payloadHashes(declared: string | undefined, body: Buffer | undefined, p
   const bodyHash = body === undefined || body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
   // A presigned URL normally signs UNSIGNED-PAYLOAD (S3's rule), but the SDK's presigner signs the
   // body hash when it has no x-amz-content-sha256 to go by; accept both.
-  return presigned ? [UNSIGNED_PAYLOAD, bodyHash] : [bodyHash];
+  return presigned && allowUnsigned ? [UNSIGNED_PAYLOAD, bodyHash] : [bodyHash];
+}
+
+/**
+ * Refuse a credential scope for another service or region than the endpoint's. Checked before the
+ * key is looked up, so the answer is the same whether the key exists or not.
+ */
+function checkScope(parts: SignatureParts, expected: SigV4VerifyOptions['expectedScope']): void {
+  if (expected === undefined) return;
+  if (parts.service !== expected.service) {
+    throw invalid(
+      `Credential should be scoped to correct service: '${expected.service}'; got '${parts.service}'. Use the ${expected.service} client of your AWS SDK for this endpoint.`,
+    );
+  }
+  if (parts.region !== expected.region) {
+    throw invalid(
+      `Credential should be scoped to a valid region, not '${parts.region}': this Nimbus server's region is '${expected.region}' (NIMBUS_REGION / --region). Configure your AWS SDK with region '${expected.region}'.`,
+    );
+  }
 }
 
 /** A decoded query parameter by case-insensitive name (the SDK hoists headers with their own case). */
@@ -350,7 +395,14 @@ function queryValue(query: readonly RawQueryParam[], lowerName: string): string 
 }
 
 const SIGNATURE_MISMATCH =
-  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details. Nimbus: check the access key id too, and use a key issued by this server (credentials.json in its data directory).';
+
+/**
+ * A secret no key has, to sign against when the access key id is unknown: the request then costs
+ * the same HMACs and fails with the same error as a wrong secret, so the API is no oracle for
+ * which key ids exist.
+ */
+const NO_SUCH_KEY_SECRET = 'nimbus-unknown-access-key-' + randomBytes(16).toString('hex');
 
 /**
  * Verify the SigV4 signature of a request, in the Authorization header or presigned query form.
@@ -359,8 +411,8 @@ const SIGNATURE_MISMATCH =
  * @param lookupSecret Finds the plain secret of an access key id.
  * @returns The identity and credential scope of the signer.
  * @throws NimbusError `MissingAuthenticationTokenException` without any signature,
- *   `UnrecognizedClientException` for an unknown access key id, `InvalidSignatureException` for a
- *   malformed, expired or wrong signature.
+ *   `InvalidSignatureException` for a malformed, expired, mis-scoped or wrong signature, and for an
+ *   unknown access key id (the same error as a wrong secret, message included).
  */
 export async function verifySigV4(
   req: SigV4Request,
@@ -388,19 +440,17 @@ export async function verifySigV4(
     throw invalid(`Signature must be 64 hex characters; got '${parts.signature.slice(0, 80)}'.`);
   }
   checkTime(parts, (opts.now ?? Date.now)(), opts.maxClockSkewMs ?? 15 * 60_000);
+  checkScope(parts, opts.expectedScope);
+  const allowUnsigned =
+    opts.allowUnsignedPayload ?? (opts.expectedScope === undefined || opts.expectedScope.service === 's3');
 
   const declared = presigned
     ? (queryValue(query, 'x-amz-content-sha256') ?? headerValue(req.headers, 'x-amz-content-sha256'))
     : headerValue(req.headers, 'x-amz-content-sha256');
-  const hashes = payloadHashes(declared?.trim(), req.body, presigned);
+  const hashes = payloadHashes(declared?.trim(), req.body, presigned, allowUnsigned, parts.service);
 
-  const secret = await lookupSecret(parts.accessKeyId);
-  if (secret === undefined) {
-    throw new NimbusError(
-      'UnrecognizedClientException',
-      `The security token included in the request is invalid: access key id '${parts.accessKeyId}' is unknown. Use an access key issued by this Nimbus server (see credentials.json in its data directory).`,
-    );
-  }
+  const found = await lookupSecret(parts.accessKeyId);
+  const secret = found ?? NO_SUCH_KEY_SECRET;
 
   const headersBlock = canonicalHeaders(req.headers, parts.signedHeaders);
   if (headersBlock === undefined) {
@@ -421,7 +471,11 @@ export async function verifySigV4(
     '\n' +
     parts.signedHeaders.join(';') +
     '\n';
-  const key = (opts.signingKeyCache ?? defaultCache).get(secret, parts.date, parts.region, parts.service);
+  // An unknown key's dummy signing key is derived afresh (never cached: ids are attacker-chosen).
+  const key =
+    found === undefined
+      ? deriveSigningKey(secret, parts.date, parts.region, parts.service)
+      : (opts.signingKeyCache ?? defaultCache).get(secret, parts.date, parts.region, parts.service);
   const provided = Buffer.from(parts.signature, 'hex');
 
   let matched: string | undefined;
@@ -434,7 +488,7 @@ export async function verifySigV4(
       break;
     }
   }
-  if (matched === undefined) throw invalid(SIGNATURE_MISMATCH);
+  if (matched === undefined || found === undefined) throw invalid(SIGNATURE_MISMATCH);
 
   return {
     accessKeyId: parts.accessKeyId,

@@ -308,10 +308,11 @@ test('timestamps outside the 15 minute window are rejected', async () => {
 
 test('unknown access key, missing and malformed authentication', async () => {
   const req = await sign({ path: '/2015-03-31/functions/' });
+  // An unknown key fails exactly as a wrong secret: the answer must not reveal which ids exist.
   await rejects(
     verifySigV4(req, async () => undefined),
-    'UnrecognizedClientException',
-    /unknown/,
+    'InvalidSignatureException',
+    MISMATCH,
   );
 
   const { authorization: _a, ...unsigned } = req.headers;
@@ -333,6 +334,31 @@ test('unknown access key, missing and malformed authentication', async () => {
       'InvalidSignatureException',
     );
   }
+});
+
+test('expectedScope refuses another service or region; UNSIGNED-PAYLOAD only where allowed', async () => {
+  const req = await sign({ path: '/2015-03-31/functions/' });
+  await verifySigV4(req, lookup, { expectedScope: { service: 'lambda', region: 'us-east-1' } });
+  await rejects(
+    verifySigV4(req, lookup, { expectedScope: { service: 's3', region: 'us-east-1' } }),
+    'InvalidSignatureException',
+    /scoped to correct service: 's3'/,
+  );
+  await rejects(
+    verifySigV4(req, lookup, { expectedScope: { service: 'lambda', region: 'eu-west-1' } }),
+    'InvalidSignatureException',
+    /not 'us-east-1'/,
+  );
+  const unsigned = await sign(
+    { method: 'PUT', path: '/b/k', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, body: 'x' },
+    's3',
+  );
+  await verifySigV4(unsigned, lookup, { expectedScope: { service: 's3', region: 'us-east-1' } });
+  await rejects(
+    verifySigV4(unsigned, lookup, { allowUnsignedPayload: false }),
+    'InvalidSignatureException',
+    /UNSIGNED-PAYLOAD' is not accepted by s3/,
+  );
 });
 
 test('matches the AWS SigV4 test suite vector "get-vanilla"', async () => {

@@ -184,7 +184,7 @@ export async function handleS3(platform: Platform, req: IncomingMessage, res: Se
     const keys = new CapturingKeyCache(sharedKeys);
     const identity = await platform.auth.verifySigV4(
       { method, path: req.url ?? '/', headers: req.headers, body: undefined },
-      { signingKeyCache: keys },
+      { signingKeyCache: keys, expectedScope: { service: 's3', region: platform.region } },
     );
     const handler = route(method, bucket, key, parsed.query, req);
     await handler({

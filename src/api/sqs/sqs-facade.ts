@@ -48,12 +48,15 @@ export async function handleSqs(
   let legacyQuery = false;
   try {
     const body = await readBody(req, SQS_BODY_LIMIT, 'SQS request body');
-    const identity = await platform.auth.verifySigV4({
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      headers: req.headers,
-      body: body.length === 0 ? undefined : body,
-    });
+    const identity = await platform.auth.verifySigV4(
+      {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: body.length === 0 ? undefined : body,
+      },
+      { expectedScope: { service: 'sqs', region: platform.region } },
+    );
     const target = header(req, 'x-amz-target');
     if (target === undefined && (header(req, 'content-type') ?? '').includes('json')) {
       throw new SqsError(
