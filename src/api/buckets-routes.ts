@@ -8,7 +8,7 @@ import { parseWith } from '../functions/function-config-schema.js';
 import type { ObjectInfo, PutObjectOptions } from '../services/buckets/bucket-types.js';
 import { header, parseJsonBody, type ApiResponse } from './http-io.js';
 import { etagListMatches, parseRangeHeader } from './object-headers.js';
-import type { RouteContext, RouteTable } from './route-context.js';
+import { requireReference, type RouteContext, type RouteTable } from './route-context.js';
 
 /** Prefix of user metadata headers on /v1 (`x-nimbus-meta-owner: ada`). */
 export const META_HEADER_PREFIX = 'x-nimbus-meta-';
@@ -199,7 +199,15 @@ export function bucketsRoutes(routes: RouteTable): void {
     await ctx.authorize({ kind: 'bucket', name });
     const req = parseWith(copySchema, parseJsonBody(await ctx.body(JSON_LIMIT)), 'copy request');
     const sourceBucket = req.source.bucket ?? name;
-    if (sourceBucket !== name) await ctx.authorize({ kind: 'bucket', name: sourceBucket });
+    // Another app's bucket answers as a missing one: it neither leaks its objects nor its existence.
+    if (sourceBucket !== name) {
+      await requireReference(
+        ctx,
+        { kind: 'bucket', name: sourceBucket },
+        async () => (await ctx.platform.buckets.getBucket(sourceBucket)) !== undefined,
+        () => bucketNotFound(sourceBucket),
+      );
+    }
     const info = await ctx.platform.buckets.copyObject(
       { bucket: sourceBucket, key: req.source.key },
       { bucket: name, key: req.key },

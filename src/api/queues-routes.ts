@@ -4,9 +4,10 @@
 import { z } from 'zod';
 import { parseWith } from '../functions/function-config-schema.js';
 import { NimbusError } from '../errors.js';
+import { checkQueueName } from '../services/queues/queue-settings.js';
 import type { QueueInfo, QueueSettingsInput, SendMessageInput } from '../services/queues/queue-types.js';
 import { parseJsonBody, type ApiResponse } from './http-io.js';
-import type { RouteContext, RouteTable } from './route-context.js';
+import { requireReference, type RouteContext, type RouteTable } from './route-context.js';
 
 /** Settings bodies are small; message bodies up to 10 × 256 KiB plus JSON overhead. */
 const SETTINGS_LIMIT = 64 * 1024;
@@ -83,6 +84,35 @@ function describe(info: QueueInfo): Record<string, unknown> {
   return { name: info.name, arn: info.arn, createdAt: info.createdAt, settings: info.settings };
 }
 
+/**
+ * A dead-letter queue named in settings must be one the caller may use, and exist: another app's
+ * queue answers as a missing one (the error QueueService gives a missing dead-letter queue), so an
+ * app can neither send its failures into another app's queue nor learn which queues exist.
+ */
+async function checkDeadLetter(
+  ctx: Pick<RouteContext, 'authorize' | 'platform'>,
+  queue: string,
+  settings: z.infer<typeof updateSchema>,
+): Promise<void> {
+  const dlq = settings.deadLetter?.queue;
+  if (dlq === undefined) return;
+  try {
+    checkQueueName(dlq);
+  } catch {
+    return; // a name no queue can have: the service refuses it the same way for every caller
+  }
+  await requireReference(
+    ctx,
+    { kind: 'queue', name: dlq },
+    async () => (await ctx.platform.queues.getQueue(dlq)) !== undefined,
+    () =>
+      new NimbusError(
+        'InvalidParameterValueException',
+        `queue '${queue}': deadLetter.queue '${dlq}' does not exist; create it first (\`nimbus queues create ${dlq}\`) or declare it under resources.queues in nimbus.yml.`,
+      ),
+  );
+}
+
 /** Aborts when the client goes away (a long poll should not outlive its caller). */
 function disconnectSignal(ctx: RouteContext): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
@@ -103,6 +133,7 @@ export function queuesRoutes(routes: RouteTable): void {
   routes.bearer('POST', '/v1/queues', async ({ platform, body, authorize }) => {
     await authorize({ kind: 'queue', name: '*' });
     const { name, ...settings } = parseWith(createSchema, parseJsonBody(await body(SETTINGS_LIMIT)), 'queue');
+    await checkDeadLetter({ platform, authorize }, name, settings);
     const existed = (await platform.queues.getQueue(name)) !== undefined;
     const info = await platform.queues.createQueue(name, settingsOf(settings));
     return json(existed ? 200 : 201, describe(info));
@@ -120,6 +151,7 @@ export function queuesRoutes(routes: RouteTable): void {
     const name = params.name!;
     await authorize({ kind: 'queue', name });
     const settings = parseWith(updateSchema, parseJsonBody(await body(SETTINGS_LIMIT)), 'queue settings');
+    await checkDeadLetter({ platform, authorize }, name, settings);
     return json(200, describe(await platform.queues.updateQueue(name, settingsOf(settings))));
   });
 
@@ -205,7 +237,17 @@ export function queuesRoutes(routes: RouteTable): void {
     const name = params.name!;
     await authorize({ kind: 'queue', name });
     const req = parseWith(redriveSchema, parseJsonBody(await body(SETTINGS_LIMIT)), 'redrive request');
-    if (req.toQueue !== undefined) await authorize({ kind: 'queue', name: req.toQueue });
+    const to = req.toQueue;
+    // Another app's queue answers as a missing one. Without toQueue, messages go back only to the
+    // queue each came from, which put it here by naming this queue as its dead-letter queue.
+    if (to !== undefined) {
+      await requireReference(
+        { authorize },
+        { kind: 'queue', name: to },
+        async () => (await platform.queues.getQueue(to)) !== undefined,
+        () => notFound(to),
+      );
+    }
     return json(200, { moved: await platform.queues.redriveBack(name, req.toQueue) });
   });
 }

@@ -24,6 +24,33 @@ export interface RouteContext {
   body(limit: number, what?: string): Promise<Buffer>;
 }
 
+/**
+ * Checks a reference from the resource a route acts on to another one (a dead-letter queue, a
+ * redrive destination, a subscription's target, a copy source): throws `missing()` unless the
+ * caller may use `target` AND `exists()` says it is there. A target the caller may not use
+ * answers exactly as a missing one (same status, code and message), so an app learns nothing
+ * about another app's resources and cannot point its own at them. Both questions are always
+ * asked, so the answer does not come measurably sooner for one case.
+ */
+export async function requireReference(
+  ctx: Pick<RouteContext, 'authorize'>,
+  target: ResourceRef,
+  exists: () => Promise<boolean>,
+  missing: () => Error,
+): Promise<void> {
+  const [allowed, found] = await Promise.all([
+    ctx.authorize(target).then(
+      () => true,
+      (err: unknown) => {
+        if ((err as { code?: unknown })?.code === 'AccessDeniedException') return false;
+        throw err;
+      },
+    ),
+    exists(),
+  ]);
+  if (!allowed || !found) throw missing();
+}
+
 /** A route handler. */
 export type RouteHandler = (ctx: RouteContext) => Promise<ApiResponse>;
 

@@ -3,11 +3,11 @@
 import { z } from 'zod';
 import { NimbusError } from '../errors.js';
 import { parseWith } from '../functions/function-config-schema.js';
-import { parseSubscription } from '../services/topics/topic-config.js';
+import { parseSubscription, subscriptionTargetMissing } from '../services/topics/topic-config.js';
 import type { TopicMessageAttribute } from '../services/topics/topic-types.js';
 import type { DeliveryStatus } from '../store/ports/topics.js';
 import { parseJsonBody, type ApiResponse } from './http-io.js';
-import type { RouteTable } from './route-context.js';
+import { requireReference, type RouteTable } from './route-context.js';
 
 const json = (status: number, body: unknown): ApiResponse => ({ status, body });
 
@@ -109,9 +109,20 @@ export function topicsRoutes(routes: RouteTable): void {
     const name = params.name!;
     await authorize({ kind: 'topic', name });
     const input = parseSubscription(parseJsonBody(await body(64 * 1024)), 'subscription');
-    // Subscribing hands the topic's messages to the target: the caller must be allowed to use it.
-    if (input.protocol === 'function') await authorize({ kind: 'function', name: input.endpoint });
-    if (input.protocol === 'queue') await authorize({ kind: 'queue', name: input.endpoint });
+    // Subscribing hands the topic's messages to the target: the caller must be allowed to use it,
+    // and one it may not use answers exactly as a missing one.
+    if (input.protocol === 'function' || input.protocol === 'queue') {
+      const { protocol, endpoint } = input;
+      await requireReference(
+        { authorize },
+        { kind: protocol, name: endpoint },
+        async () =>
+          protocol === 'function'
+            ? (await platform.store.functions.getVersion(endpoint, '$LATEST')) !== undefined
+            : (await platform.queues.getQueue(endpoint)) !== undefined,
+        () => subscriptionTargetMissing(protocol, endpoint),
+      );
+    }
     return json(201, await platform.topics.subscribe(name, input));
   });
 

@@ -107,11 +107,22 @@ export function v1Routes(routes: RouteTable): void {
 
   routes.bearer('GET', '/v1/invocations/{id}', async ({ platform, params, authorize }) => {
     const inv = await platform.store.invocations.get(params.id!);
-    if (!inv) {
-      await authorize({ kind: 'function', name: '*' });
-      throw new NimbusError('ResourceNotFoundException', `Invocation not found: ${params.id}.`);
+    // Another app's invocation answers as a missing one (not 403 naming its function).
+    const visible =
+      inv !== undefined &&
+      (await authorize({ kind: 'function', name: inv.functionName }).then(
+        () => true,
+        (err: unknown) => {
+          if ((err as { code?: unknown })?.code === 'AccessDeniedException') return false;
+          throw err;
+        },
+      ));
+    if (!inv || !visible) {
+      throw new NimbusError(
+        'ResourceNotFoundException',
+        `Invocation not found: ${params.id}; invocation ids come from async invokes (\`nimbus invoke --async\`).`,
+      );
     }
-    await authorize({ kind: 'function', name: inv.functionName });
     return json(200, {
       invocationId: inv.id,
       functionName: inv.functionName,

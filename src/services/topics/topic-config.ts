@@ -112,6 +112,19 @@ function checkWebhookUrl(url: unknown, where: string): string {
   return url as string;
 }
 
+/**
+ * The error for a subscription whose function or queue does not exist. The API gives the same
+ * answer for a target the caller may not use, so it must be this one error, built in one place.
+ */
+export function subscriptionTargetMissing(protocol: 'function' | 'queue', endpoint: string): NimbusError {
+  return new NimbusError(
+    'ResourceNotFoundException',
+    protocol === 'function'
+      ? `function '${endpoint}' does not exist; give the full name (app-function) of a deployed function`
+      : `queue '${endpoint}' does not exist; create it with \`nimbus queues create ${endpoint}\``,
+  );
+}
+
 const SUBSCRIPTION_KEYS = new Set([
   'function',
   'queue',
