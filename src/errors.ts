@@ -104,6 +104,12 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The path exists but not for this HTTP method.',
   },
+  UnknownOperationException: {
+    status: 400,
+    retryable: false,
+    summary:
+      'An AWS-signed request for a service or API Nimbus does not serve (DynamoDB, SNS, Step Functions, Lambda API versions other than 2015-03-31, ...); query-protocol services (SNS) get it as XML `InvalidAction`. It never reaches a user route.',
+  },
   // Async invocations (src/invoke).
   // Queues (src/services/queues) and the SQS facade.
   ReceiptHandleIsInvalid: {

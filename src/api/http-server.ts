@@ -8,7 +8,8 @@ import { checkScopes } from '../auth/resource-scopes.js';
 import { NimbusError, errors, isNimbusError } from '../errors.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
 import type { Platform } from '../server/platform.js';
-import { awsServiceOf } from './aws-service.js';
+import { awsServiceOf, isAwsSigned } from './aws-service.js';
+import { answerUnsupportedAws } from './aws-unsupported.js';
 import { bucketsRoutes } from './buckets-routes.js';
 import { readBody, type ApiResponse } from './http-io.js';
 import { keysRoutes } from './keys-routes.js';
@@ -60,8 +61,9 @@ export function isApiPath(url: string): boolean {
 /**
  * Create (not start) the HTTP server for `platform`. Requests signed for S3 or SQS go to those
  * facades (told apart from user routes by the SigV4 credential scope's service, as LocalStack
- * does, so the AWS SDKs need nothing but `endpoint`); requests outside the API's paths go to
- * `gateway`; without one they answer 404 as before.
+ * does, so the AWS SDKs need nothing but `endpoint`); other AWS-signed requests outside the
+ * Lambda API's paths get an AWS-shaped `UnknownOperationException`; unsigned requests outside the
+ * API's paths go to `gateway`; without one they answer 404 as before.
  */
 export function createApiServer(platform: Platform, logger: ApiLogger, gateway?: FallbackHandler): Server {
   const router = buildRouter();
@@ -74,6 +76,10 @@ export function createApiServer(platform: Platform, logger: ApiLogger, gateway?:
     const service = awsServiceOf(req);
     if (service === 's3') void handleS3(platform, req, res);
     else if (service === 'sqs') void handleSqs(platform, req, res);
+    // Any other AWS-signed request (DynamoDB, SNS, Step Functions, another Lambda API version,
+    // a signature Nimbus cannot read) is AWS API traffic for something Nimbus does not serve:
+    // answered in AWS's shape, never handed to a user route with its credentials.
+    else if (isAwsSigned(req)) answerUnsupportedAws(req, res, service);
     else if (gateway) void gateway.handle(req, res);
     else void handle(platform, router, logger, req, res);
   });

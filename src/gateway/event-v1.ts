@@ -1,7 +1,7 @@
 // Builds the payload format 1.0 event (the REST API proxy shape Serverless `http` handlers expect).
 
 import { domainName, eventBody, parseQuery, requestTime, type GatewayRequest } from './gateway-request.js';
-import type { EventIdentity } from './event-v2.js';
+import { forwardedHeaderValues, type EventIdentity } from './event-v2.js';
 import type { RouteMatch } from './route-table.js';
 
 /**
@@ -15,7 +15,9 @@ export function buildEventV1(
 ): Record<string, unknown> {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
-  for (const [name, values] of req.headers) {
+  for (const [name, all] of req.headers) {
+    const values = forwardedHeaderValues(name, all);
+    if (values.length === 0) continue;
     headers[name] = values[values.length - 1]!;
     multiValueHeaders[name] = [...values];
   }

@@ -1,5 +1,6 @@
 // Builds the API Gateway HTTP API payload format 2.0 event for a matched request.
 
+import { isNimbusCredential } from '../auth/credential-header.js';
 import { domainName, eventBody, parseQuery, requestTime, type GatewayRequest } from './gateway-request.js';
 import type { AuthorizerContext } from './auth/route-authorizer.js';
 import type { RouteMatch } from './route-table.js';
@@ -9,6 +10,15 @@ export interface EventIdentity {
   readonly accountId: string;
   /** What the route's auth established (JWT claims, custom authorizer context, API key). */
   readonly authorizer?: AuthorizerContext | undefined;
+}
+
+/**
+ * The values of a header a function may see: `Authorization` values that carry Nimbus
+ * credentials (bearer tokens, key pairs, AWS signatures) are dropped, so a function never
+ * receives a token or key id meant for Nimbus itself, whatever route or client sent it.
+ */
+export function forwardedHeaderValues(name: string, values: readonly string[]): readonly string[] {
+  return name === 'authorization' ? values.filter((v) => !isNimbusCredential(v)) : values;
 }
 
 /**
@@ -23,7 +33,9 @@ export function buildEventV2(
 ): Record<string, unknown> {
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
-  for (const [name, values] of req.headers) {
+  for (const [name, all] of req.headers) {
+    const values = forwardedHeaderValues(name, all);
+    if (values.length === 0) continue;
     if (name === 'cookie') {
       cookies = values
         .flatMap((v) => v.split(';'))
