@@ -18,6 +18,14 @@ test('every error code is documented with its status', () => {
   }
 });
 
+test('docs/errors.md says which codes are worth retrying, as the table does', () => {
+  for (const [code, info] of Object.entries(ERROR_CODES)) {
+    const row = doc.split('\n').find((l) => new RegExp(`^\\|\\s*\`${code}\`\\s*\\|`).test(l));
+    const cells = row?.split('|').map((c) => c.trim());
+    assert.equal(cells?.[3], info.retryable ? 'yes' : 'no', `docs/errors.md's retry? column for ${code}`);
+  }
+});
+
 test('docs/errors.md lists no code the table lacks', () => {
   const documented = [...doc.matchAll(/^\|\s*`([A-Za-z.]+)`\s*\|/gm)].map((m) => m[1]);
   for (const code of documented)
