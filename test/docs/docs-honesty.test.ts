@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { z } from 'zod';
+import { GLOBAL_OPTIONS } from '../../src/cli/cli-args.js';
 import { COMMANDS } from '../../src/cli/run-cli.js';
 import { appConfigSchema, knownKeysAt } from '../../src/config/app-config-schema.js';
 import { functionConfigSchema, gatewaySpecSchema } from '../../src/functions/function-config-schema.js';
@@ -80,6 +81,56 @@ test('every CLI command is in docs/cli.md’s command table with its own section
     assert.ok(commands.includes(name), `docs/cli.md's command table lists \`${name}\`, which is no command`);
   }
   for (const m of table) assert.equal(m[2], m[1], `the table links ${m[1]} to #${m[2]}`);
+});
+
+/** `nimbus …` command lines shown in code: lines of code blocks, code spans and `$(nimbus …)`. */
+function commandLines(markdown: string): string[] {
+  const code = [
+    ...[...markdown.matchAll(/^```[^\n]*\n([\s\S]*?)^```$/gm)].flatMap((m) => m[1]!.split('\n')),
+    ...[...prose(markdown).matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!),
+  ];
+  return code.flatMap((line) =>
+    [...line.matchAll(/(?:^|\$\(|^\$ )\s*nimbus ((?:[^#)'"]|'[^']*'|"[^"]*")*)/g)].map((m) => m[1]!.trim()),
+  );
+}
+
+test('the nimbus command lines in docs/ and README.md name real commands, subcommands and options', () => {
+  const problems: string[] = [];
+  for (const page of ['README.md', ...docPages]) {
+    for (const line of commandLines(read(page))) {
+      const words = line.split(/\s+/);
+      // Global options may come first (`nimbus --json ls`).
+      while (words[0]?.startsWith('-')) words.splice(0, words[0] === '--json' ? 1 : 2);
+      const [name, second] = words;
+      if (name === undefined || name === 'help' || /^<.*>$/.test(name)) continue;
+      const command = COMMANDS.find((c) => c.name === name);
+      if (!command) {
+        problems.push(`${page}: \`nimbus ${line}\`: no command ${name}`);
+        continue;
+      }
+      // A command whose every usage line starts with a literal subcommand must be given one of them.
+      const subs = command.usage.map((u) => u.split(/\s+/)[1] ?? '');
+      if (
+        subs.every((sub) => /^[a-z][a-z-]*$/.test(sub)) &&
+        second !== undefined &&
+        !second.startsWith('-')
+      ) {
+        if (!subs.includes(second))
+          problems.push(`${page}: \`nimbus ${line}\`: no subcommand ${name} ${second}`);
+      }
+      const options = new Map(Object.entries({ ...GLOBAL_OPTIONS, ...command.options }));
+      const shorts = new Set([...options.values()].map((o) => o.short).filter(Boolean));
+      for (const flag of line.match(/(?<=\s|^)--?[a-z][a-z-]*/g) ?? []) {
+        const ok = flag.startsWith('--')
+          ? options.has(flag.slice(2)) ||
+            flag === '--version' ||
+            (flag.startsWith('--no-') && options.has(flag.slice(2)))
+          : shorts.has(flag.slice(1));
+        if (!ok) problems.push(`${page}: \`nimbus ${line}\`: ${name} has no option ${flag}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, [], problems.join('\n'));
 });
 
 test('every nimbus.yml key of the config schema is documented', () => {
