@@ -1,6 +1,7 @@
 // Keeps the checkable parts of the docs true, derived from the code so they stay correct as it
-// grows: every CLI command is in docs/cli.md's table (and nothing else is), every nimbus.yml key
-// the schemas accept is documented, and every relative link in docs/*.md and README.md resolves.
+// grows: every CLI command is in docs/cli.md's table (and nothing else is), command lines shown
+// in the docs use real commands and options, every API route is in docs/api.md, every nimbus.yml
+// key the schemas accept is documented, and every relative link in docs/*.md and README.md resolves.
 // Error codes are kept in step with docs/errors.md by test/errors.test.ts.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -8,6 +9,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { z } from 'zod';
+import { buildRouter } from '../../src/api/http-server.js';
+import { Router } from '../../src/api/router.js';
 import { GLOBAL_OPTIONS } from '../../src/cli/cli-args.js';
 import { COMMANDS } from '../../src/cli/run-cli.js';
 import { appConfigSchema, knownKeysAt } from '../../src/config/app-config-schema.js';
@@ -81,6 +84,48 @@ test('every CLI command is in docs/cli.md’s command table with its own section
     assert.ok(commands.includes(name), `docs/cli.md's command table lists \`${name}\`, which is no command`);
   }
   for (const m of table) assert.equal(m[2], m[1], `the table links ${m[1]} to #${m[2]}`);
+});
+
+/** Every `METHOD /path` the API router serves, read by recording what buildRouter() registers. */
+function apiRoutes(): string[] {
+  const seen: string[] = [];
+  const add = Router.prototype.add;
+  Router.prototype.add = function (this: Router<unknown>, method: string, pattern: string, handler: unknown) {
+    seen.push(`${method} ${pattern}`);
+    return add.call(this, method, pattern, handler);
+  } as typeof add;
+  try {
+    buildRouter();
+  } finally {
+    Router.prototype.add = add;
+  }
+  return seen;
+}
+
+test('every /v1 and Lambda API route is in docs/api.md, and api.md lists no route that does not exist', () => {
+  // `{name}` and `{fn}` are the same parameter; `[?app=]` and query strings are not the path.
+  const norm = (route: string) =>
+    route
+      .replace(/\{[^}]*\}/g, '{}')
+      .replace(/\[[^\]]*\]|\?.*$/g, '')
+      .replace(/(.)\/$/, '$1');
+  const documented = new Set<string>();
+  for (const m of read('docs/api.md').matchAll(
+    /`((?:GET|POST|PUT|DELETE|HEAD|PATCH)(?:\|[A-Z]+)* \/[^`\s]*)/g,
+  )) {
+    const [methods = '', path = ''] = m[1]!.split(' ');
+    const segments = path.split('/');
+    const last = segments.pop()!;
+    // `GET|POST /v1/x/{id}/enable|disable` stands for every combination.
+    for (const method of methods.split('|')) {
+      for (const alt of last.split('|')) documented.add(`${method} ${norm([...segments, alt].join('/'))}`);
+    }
+  }
+  const served = new Set(apiRoutes().map((r) => norm(r)));
+  const undocumented = [...served].filter((r) => !documented.has(r));
+  assert.deepEqual(undocumented, [], `routes missing from docs/api.md: ${undocumented.join(', ')}`);
+  const unknown = [...documented].filter((r) => !served.has(r));
+  assert.deepEqual(unknown, [], `docs/api.md lists routes nobody serves: ${unknown.join(', ')}`);
 });
 
 /** `nimbus …` command lines shown in code: lines of code blocks, code spans and `$(nimbus …)`. */
