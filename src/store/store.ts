@@ -218,9 +218,15 @@ export interface InvocationQueue {
    * incrementing `attempts`. Also claims finished invocations whose destination delivery is
    * `pending` with an expired lease (status and attempts unchanged, lease renewed) so they are
    * delivered again. Two concurrent claimers never get the same invocation. `claimedBy` (a node
-   * id) is recorded for {@link requeueRunning}.
+   * id) is recorded for {@link requeueRunning}. Invocations (not deliveries) of the functions in
+   * `skipFunctions` are left for later: the claimer cannot run more of them now.
    */
-  claim(limit: number, leaseMs: number, claimedBy?: string): Promise<AsyncInvocation[]>;
+  claim(
+    limit: number,
+    leaseMs: number,
+    claimedBy?: string,
+    options?: { readonly skipFunctions?: readonly string[] },
+  ): Promise<AsyncInvocation[]>;
   /** Record the final outcome of a claimed invocation. */
   complete(id: string, outcome: InvocationOutcome): Promise<void>;
   /**
@@ -254,8 +260,16 @@ export interface InvocationQueue {
    * ran out). @returns how many leases moved.
    */
   extendLeases(ids: readonly string[], leaseUntil: number, claimedBy?: string): Promise<number>;
-  /** Put a claimed invocation back to be retried at `availableAt`. */
-  release(id: string, availableAt: number, error?: string): Promise<void>;
+  /**
+   * Put a claimed invocation back to be retried at `availableAt`. With `undoAttempt`, the claim's
+   * attempt is given back: the failure was the platform's (a throttle), not the function's.
+   */
+  release(
+    id: string,
+    availableAt: number,
+    error?: string,
+    options?: { readonly undoAttempt?: boolean },
+  ): Promise<void>;
   get(id: string): Promise<AsyncInvocation | undefined>;
   /** Forget idempotency keys created before `before` (epoch ms). @returns how many. */
   purgeIdempotencyKeys(before: number): Promise<number>;

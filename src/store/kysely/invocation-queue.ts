@@ -178,17 +178,23 @@ export class KyselyInvocationQueue implements InvocationQueue {
     return id;
   }
 
-  async claim(limit: number, leaseMs: number, claimedBy?: string): Promise<AsyncInvocation[]> {
+  async claim(
+    limit: number,
+    leaseMs: number,
+    claimedBy?: string,
+    options: { readonly skipFunctions?: readonly string[] } = {},
+  ): Promise<AsyncInvocation[]> {
     if (limit <= 0) return [];
     const now = Date.now();
+    const skip = options.skipFunctions ?? [];
     // Why two statements: one WHERE with three OR branches made SQLite merge three indexes and
     // sort the whole backlog for ORDER BY on every claim (334 µs per invocation with 20,000
     // queued, measured); the queued branch alone walks invocations_claim in order and stops at
     // LIMIT. Expired leases and pending deliveries are rare: looked for only when the queued
     // rows did not fill the batch.
-    const rows = await this.#claimWhere('queued', limit, leaseMs, now, claimedBy);
+    const rows = await this.#claimWhere('queued', limit, leaseMs, now, claimedBy, skip);
     if (rows.length < limit)
-      rows.push(...(await this.#claimWhere('recover', limit - rows.length, leaseMs, now, claimedBy)));
+      rows.push(...(await this.#claimWhere('recover', limit - rows.length, leaseMs, now, claimedBy, skip)));
     // RETURNING order is unspecified on both backends; hand out oldest first.
     return rows.map(toInvocation).sort((a, b) => a.availableAt - b.availableAt || a.createdAt - b.createdAt);
   }
@@ -199,6 +205,7 @@ export class KyselyInvocationQueue implements InvocationQueue {
     leaseMs: number,
     now: number,
     claimedBy: string | undefined,
+    skip: readonly string[],
   ): Promise<Array<Selectable<InvocationsTable>>> {
     let pick =
       which === 'queued'
@@ -207,6 +214,7 @@ export class KyselyInvocationQueue implements InvocationQueue {
             .select('id')
             .where('status', '=', 'queued')
             .where('available_at', '<=', now)
+            .$if(skip.length > 0, (qb) => qb.where('function_name', 'not in', [...skip]))
             .orderBy('available_at')
             .limit(limit)
         : this.#db
@@ -215,7 +223,11 @@ export class KyselyInvocationQueue implements InvocationQueue {
             .where((eb) =>
               eb.or([
                 // A crashed worker's claim.
-                eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', now)]),
+                eb.and([
+                  eb('status', '=', 'running'),
+                  eb('lease_until', '<=', now),
+                  ...(skip.length > 0 ? [eb('function_name', 'not in', [...skip])] : []),
+                ]),
                 // A finished invocation whose destination delivery was left pending (crash, or a
                 // failed delivery waiting for its retry time).
                 eb.and([eb('delivery', '=', 'pending'), eb('lease_until', '<=', now)]),
@@ -375,16 +387,22 @@ export class KyselyInvocationQueue implements InvocationQueue {
     return Number(result.numUpdatedRows);
   }
 
-  async release(id: string, availableAt: number, error?: string): Promise<void> {
+  async release(
+    id: string,
+    availableAt: number,
+    error?: string,
+    options: { readonly undoAttempt?: boolean } = {},
+  ): Promise<void> {
     await this.#db
       .updateTable('invocations')
-      .set({
+      .set((eb) => ({
         status: 'queued',
         available_at: Math.round(availableAt),
         lease_until: null,
         // Keep the last error of a retried invocation so operators can see why it is retrying.
         ...(error === undefined ? {} : { error }),
-      })
+        ...(options.undoAttempt === true ? { attempts: eb('attempts', '-', 1) } : {}),
+      }))
       .where('id', '=', id)
       .execute();
   }
