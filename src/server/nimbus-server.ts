@@ -12,7 +12,6 @@ import { DeployService } from '../deploy/deploy-service.js';
 import { lambdaName, LATEST, type FunctionVersion } from '../functions/function-model.js';
 import { RouteAuthorizer } from '../gateway/auth/route-authorizer.js';
 import { Gateway } from '../gateway/gateway.js';
-import { Scheduler } from '../events/schedules/scheduler.js';
 import { AsyncDispatcher } from '../invoke/async-dispatcher.js';
 import { DestinationRouter, serviceTransports } from '../invoke/destinations.js';
 import { loadNodeId } from '../invoke/node-id.js';
@@ -23,15 +22,12 @@ import { LogSink } from '../observe/log-sink.js';
 import { WarmPool } from '../pool/warm-pool.js';
 import { createBackends } from '../runtime/create-backends.js';
 import type { InstanceSpec } from '../runtime/runtime-backend.js';
-import { BucketService } from '../services/buckets/bucket-service.js';
-import { QueueService } from '../services/queues/queue-service.js';
 import type { ServiceContext } from '../services/service-context.js';
-import { TableService } from '../services/tables/table-service.js';
-import { TopicService } from '../services/topics/topic-service.js';
 import { defaultStoreUrl, openStore } from '../store/open-store.js';
 import { API_SOCKET_ENV } from '../runtime/lambda-environment.js';
 import { apiSocketPath, closeApiSocket, listenApiSocket } from './api-socket.js';
 import type { Platform } from './platform.js';
+import { wireResources } from './resource-wiring.js';
 import { compileServerOptions, type ServerOptionsInput } from './server-options.js';
 
 /** Root credentials, returned only by the start that created them. */
@@ -160,7 +156,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     );
     cleanups.push(() => dispatcher.stop());
 
-    // Resource and trigger services, in dependency order (topics deliver to queues).
+    // Resources, and the triggers that subscribe to their change feeds (see resource-wiring.ts).
     const services: ServiceContext = {
       store,
       dataDir: options.dataDir,
@@ -175,17 +171,11 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       logger,
       onError,
     };
-    const queues = new QueueService(services);
-    const topics = new TopicService(services, queues);
-    const buckets = new BucketService(services);
-    const tables = new TableService(services);
-    const scheduler = new Scheduler(services);
+    const resources = wireResources(services);
+    const { queues, topics, buckets, tables, scheduler } = resources;
     destinations.bind(serviceTransports({ queues, topics, enqueueAsync: services.enqueueAsync }));
-    const lifecycles = [queues, topics, buckets, tables, scheduler];
     // Stopped before the dispatcher and pool (cleanups run in reverse), so triggers in flight finish.
-    cleanups.push(async () => {
-      await Promise.all(lifecycles.map((l) => l.stop()));
-    });
+    cleanups.push(() => resources.stop());
     const gatewayAuth = new RouteAuthorizer({
       apiKeys: store.apiKeys,
       invoker,
@@ -210,7 +200,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       onDeployed: warmMinimum,
       onRoutesChanged: () => gateway.invalidate(),
       // The registry last: it records what the services just created, for SDK token scopes.
-      hooks: [...lifecycles.map((l) => l.deployHook), appResources.deployHook],
+      hooks: [...resources.deployHooks, appResources.deployHook],
     });
 
     const platform: Platform = {
@@ -263,7 +253,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
         logger.info(`requeued ${requeued} async invocation(s) left running by a previous run`);
     }
     dispatcher.start();
-    for (const l of lifecycles) await l.start();
+    await resources.start();
     warmMinimum(await store.functions.listFunctions());
 
     const port = (server.address() as AddressInfo).port;

@@ -7,13 +7,10 @@ import { eventsOfType } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
 import type { BucketNotification, BucketTrigger } from '../../store/ports/objects.js';
 import { isValidBucketName } from '../../services/buckets/bucket-names.js';
+import type { BucketEventName, ObjectChange } from '../../services/buckets/bucket-changes.js';
 
-/** The event names Nimbus emits (S3's, without the `s3:` prefix). */
-export type BucketEventName =
-  | 'ObjectCreated:Put'
-  | 'ObjectCreated:Copy'
-  | 'ObjectCreated:CompleteMultipartUpload'
-  | 'ObjectRemoved:Delete';
+// The bucket service's change feed defines what a change is; re-exported for the trigger code.
+export type { BucketEventName, ObjectChange };
 
 /** Patterns a trigger may subscribe to (S3's notification event types). */
 const KNOWN_PATTERNS = new Set([
@@ -124,20 +121,6 @@ export function triggerMatches(trigger: BucketTrigger, eventName: BucketEventNam
   if (!key.startsWith(trigger.prefix) || !key.endsWith(trigger.suffix)) return false;
   const full = `s3:${eventName}`;
   return trigger.events.some((p) => p === full || (p.endsWith(':*') && full.startsWith(p.slice(0, -1))));
-}
-
-/** What happened to which object, for the notification record. */
-export interface ObjectChange {
-  readonly eventName: BucketEventName;
-  readonly bucket: string;
-  readonly key: string;
-  /** Absent for removals (S3 sends neither size nor eTag then). */
-  readonly size?: number | undefined;
-  /** Quoted or not; sent unquoted. */
-  readonly etag?: string | undefined;
-  /** Epoch ms. */
-  readonly time: number;
-  readonly principal?: string | undefined;
 }
 
 /** Where records say they come from. */

@@ -1,7 +1,11 @@
 // Change stream records in the DynamoDB Streams event shape, with images as typed AttributeValue JSON.
 
 import { createHash } from 'node:crypto';
+import { streamArn } from '../../services/tables/table-types.js';
 import type { Item, StreamRecord, StreamViewType, TableDefinition } from '../../store/ports/documents.js';
+
+// A table's stream ARN is part of its description (services/tables); re-exported for the pollers.
+export { streamArn };
 
 /** DynamoDB's typed AttributeValue JSON (`{ "S": "x" }`, `{ "N": "1" }`, ...). */
 export type AttributeValue =
@@ -46,12 +50,6 @@ export interface DynamoDbStreamEventRecord {
     readonly StreamViewType: StreamViewType;
   };
   readonly eventSourceARN: string;
-}
-
-/** The stream ARN of a table, labelled with its creation time as DynamoDB does. */
-export function streamArn(def: TableDefinition, region: string, accountId: string): string {
-  const label = new Date(def.createdAt).toISOString().replace(/Z$/, '');
-  return `arn:aws:dynamodb:${region}:${accountId}:table/${def.name}/stream/${label}`;
 }
 
 /**

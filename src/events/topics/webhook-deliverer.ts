@@ -7,7 +7,7 @@ import type { Lifecycle } from '../../server/lifecycle.js';
 import type { Notifier, Subscription } from '../../store/coordination.js';
 import { TOPIC_DELIVERIES_CHANNEL } from '../../store/kysely/topic-store.js';
 import type { DeliveryRecord, TopicStore } from '../../store/ports/topics.js';
-import { DEFAULT_WEBHOOK_POLICY, type WebhookDeliveryPolicy } from '../../services/topics/topic-types.js';
+import { parseDeliveryPolicy, type WebhookDeliveryPolicy } from '../../services/topics/topic-types.js';
 import { signWebhook, WEBHOOK_HEADERS } from './webhook-signature.js';
 
 /** Options of the {@link WebhookDeliverer}. */
@@ -35,15 +35,8 @@ export function backoffMs(policy: WebhookDeliveryPolicy, attempt: number): numbe
   return Math.round(seconds * 1000);
 }
 
-/** Parses a stored delivery policy (JSON) over the defaults; bad JSON means the defaults. */
-export function parseDeliveryPolicy(json: string | undefined): WebhookDeliveryPolicy {
-  if (json === undefined) return DEFAULT_WEBHOOK_POLICY;
-  try {
-    return { ...DEFAULT_WEBHOOK_POLICY, ...(JSON.parse(json) as Partial<WebhookDeliveryPolicy>) };
-  } catch {
-    return DEFAULT_WEBHOOK_POLICY;
-  }
-}
+// A subscription's delivery policy is the topic service's; re-exported for the worker's callers.
+export { parseDeliveryPolicy };
 
 /** POSTs webhook deliveries from the store; see docs/events.md (topic triggers) for the contract. */
 export class WebhookDeliverer implements Lifecycle {

@@ -1,7 +1,8 @@
 // Webhook signatures: `X-Nimbus-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
 // with `X-Nimbus-Timestamp: <unix seconds>`, so a receiver can check origin and refuse replays.
 
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { newWebhookSecret } from '../../services/topics/topic-types.js';
 
 /** Header names of a webhook delivery. */
 export const WEBHOOK_HEADERS = Object.freeze({
@@ -13,10 +14,8 @@ export const WEBHOOK_HEADERS = Object.freeze({
   signature: 'x-nimbus-signature',
 });
 
-/** A new random webhook secret (`whsec_` + 32 random bytes, base64url). */
-export function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64url')}`;
-}
+// Subscriptions get their secret from the topic service; re-exported for existing callers.
+export { newWebhookSecret };
 
 /** The signature header value for `body` sent at `timestamp` (unix seconds). */
 export function signWebhook(secret: string, timestamp: number, body: Buffer | string): string {

@@ -1,12 +1,10 @@
-// Buckets: objects as files under the data dir, metadata in the store, and ObjectCreated/ObjectRemoved events.
+// Buckets: objects as files under the data dir, metadata in the store, and a change feed of
+// ObjectCreated/ObjectRemoved changes that consumers (bucket triggers) subscribe to.
 
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
-import { BucketEventDrainer } from '../../events/buckets/bucket-event-drainer.js';
-import type { BucketEventName } from '../../events/buckets/bucket-triggers.js';
-import { notificationsFor, parseBucketTriggers } from '../../events/buckets/bucket-triggers.js';
 import type { Lifecycle } from '../../server/lifecycle.js';
 import type {
   BucketTrigger,
@@ -15,6 +13,7 @@ import type {
   StoredObject,
 } from '../../store/ports/objects.js';
 import type { ServiceContext } from '../service-context.js';
+import type { BucketEventName, ObjectChange, ObjectChangeSubscriber } from './bucket-changes.js';
 import { checkBucketName, checkKey, isValidBucketName } from './bucket-names.js';
 import type {
   BucketInfo,
@@ -43,8 +42,6 @@ export interface BucketServiceOptions {
   readonly maxObjectSize?: number;
   /** Smallest part of a multipart upload, except the last. @default 5 MiB */
   readonly minPartSize?: number;
-  /** How often the event outbox is polled when not woken, in ms. @default 1000 */
-  readonly eventPollMs?: number;
 }
 
 /** The fully-defaulted {@link BucketServiceOptions}. */
@@ -63,14 +60,14 @@ function checkObjectName(bucket: string, key: string): void {
   checkKey(key);
 }
 
-/** Buckets: objects as files under the data dir, metadata in the store, and ObjectCreated/ObjectRemoved events. */
+/** Buckets: objects as files under the data dir, metadata in the store, and a change feed for their consumers. */
 export class BucketService implements Lifecycle, BucketOperations {
   readonly #ctx: ServiceContext;
   readonly #store: ObjectStore;
   readonly #files: ObjectFiles;
   readonly #limits: BucketLimits;
   readonly #locks = new KeyedLock();
-  readonly #drainer: BucketEventDrainer;
+  readonly #subscribers = new Set<ObjectChangeSubscriber>();
   readonly #multipart: MultipartUploads;
   /** Files older than this that no row references are leftovers of an earlier process. */
   readonly #createdAt = Date.now();
@@ -84,11 +81,6 @@ export class BucketService implements Lifecycle, BucketOperations {
     this.#limits = Object.freeze({
       maxObjectSize: options.maxObjectSize ?? 5 * GiB,
       minPartSize: options.minPartSize ?? 5 * MiB,
-      eventPollMs: options.eventPollMs ?? 1000,
-    });
-    this.#drainer = new BucketEventDrainer(this.#store, ctx.enqueueAsync, {
-      pollMs: this.#limits.eventPollMs,
-      onError: ctx.onError,
     });
     this.#multipart = new MultipartUploads({
       store: this.#store,
@@ -97,7 +89,7 @@ export class BucketService implements Lifecycle, BucketOperations {
       limits: this.#limits,
       requireBucket: (b) => this.#requireBucket(b),
       notify: (change) => this.#notify(change),
-      committed: () => this.#drainer.notify(),
+      committed: () => this.#committed(),
       discard: (ids) => this.#discard(ids),
     });
   }
@@ -107,7 +99,17 @@ export class BucketService implements Lifecycle, BucketOperations {
     return this.#files;
   }
 
-  /** Validates and applies the app's declared resources and triggers of this kind on deploy. */
+  /**
+   * Subscribe to object changes (rows written with each change, then `committed`); returns the
+   * unsubscribe function. The bucket triggers subscribe in src/server; this service knows no
+   * consumer.
+   */
+  subscribe(subscriber: ObjectChangeSubscriber): () => void {
+    this.#subscribers.add(subscriber);
+    return () => this.#subscribers.delete(subscriber);
+  }
+
+  /** Validates and creates the app's declared buckets on deploy (bucket triggers have their own hook). */
   readonly deployHook: AppDeployHook = {
     validate: (spec) => {
       for (const name of Object.keys(spec.resources.buckets)) {
@@ -120,15 +122,13 @@ export class BucketService implements Lifecycle, BucketOperations {
           );
         }
       }
-      parseBucketTriggers(spec);
     },
     apply: (spec) => this.#applyDeploy(spec),
-    removeApp: (app) => this.#store.deleteTriggers(app),
-    removeFunction: (app, fullName) => this.#store.deleteTriggers(app, fullName),
+    // Resources and their data stay when an app or function goes.
+    removeApp: () => Promise.resolve(),
   };
 
   start(): void {
-    this.#drainer.start();
     // Crash leftovers: temp files of interrupted writes, files whose row never committed or was
     // replaced just before a crash. In the background: a large data dir takes a while to walk.
     this.#sweep ??= this.#files
@@ -142,7 +142,6 @@ export class BucketService implements Lifecycle, BucketOperations {
 
   async stop(): Promise<void> {
     this.#stopping.abort();
-    await this.#drainer.stop();
     await this.#sweep;
   }
 
@@ -254,7 +253,7 @@ export class BucketService implements Lifecycle, BucketOperations {
       await this.#requireBucket(bucket);
       return;
     }
-    this.#drainer.notify();
+    this.#committed();
     await this.#discard([removed.fileId]);
   }
 
@@ -365,7 +364,7 @@ export class BucketService implements Lifecycle, BucketOperations {
           }),
         ),
       );
-      this.#drainer.notify();
+      this.#committed();
       if (replacedFileId !== undefined) await this.#discard([replacedFileId]);
       return toObjectInfo(object);
     } catch (err) {
@@ -375,8 +374,21 @@ export class BucketService implements Lifecycle, BucketOperations {
     }
   }
 
-  #notify(change: Parameters<typeof notificationsFor>[0]): NotificationBuilder {
-    return (triggers) => notificationsFor(change, triggers, this.#ctx);
+  #notify(change: ObjectChange): NotificationBuilder {
+    return (triggers) => {
+      if (this.#subscribers.size === 0) return [];
+      return [...this.#subscribers].flatMap((s) => s.notificationsFor(change, triggers));
+    };
+  }
+
+  #committed(): void {
+    for (const s of this.#subscribers) {
+      try {
+        s.committed();
+      } catch (err) {
+        this.#ctx.onError(err);
+      }
+    }
   }
 
   /** Delete files no row references any more; a failure only leaves garbage for the sweep. */
@@ -389,14 +401,7 @@ export class BucketService implements Lifecycle, BucketOperations {
   }
 
   async #applyDeploy(spec: AppEventSpec): Promise<void> {
-    const triggers = parseBucketTriggers(spec);
-    // Declared buckets and buckets a trigger names are created if missing; never deleted here.
-    const names = new Set([...Object.keys(spec.resources.buckets), ...triggers.map((t) => t.bucket)]);
-    for (const name of names) await this.#store.createBucket(name, Date.now());
-    await this.#store.replaceTriggers(
-      spec.app,
-      triggers,
-      spec.prune ? undefined : spec.functions.map((f) => f.fullName),
-    );
+    // Declared buckets are created if missing; never deleted here.
+    for (const name of Object.keys(spec.resources.buckets)) await this.#store.createBucket(name, Date.now());
   }
 }

@@ -4,7 +4,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { NimbusError } from '../../errors.js';
-import type { ObjectChange } from '../../events/buckets/bucket-triggers.js';
 import type {
   NotificationBuilder,
   ObjectStore,
@@ -12,6 +11,7 @@ import type {
   StoredUpload,
 } from '../../store/ports/objects.js';
 import { checkKey } from './bucket-names.js';
+import type { ObjectChange } from './bucket-changes.js';
 import type { MultipartUploadInfo, ObjectInfo, PutObjectOptions, UploadedPart } from './bucket-types.js';
 import type { BucketLimits } from './bucket-service.js';
 import { headerFields, toObjectInfo } from './object-info.js';
@@ -29,7 +29,7 @@ export interface MultipartDeps {
   readonly limits: BucketLimits;
   requireBucket(bucket: string): Promise<void>;
   notify(change: ObjectChange): NotificationBuilder;
-  /** Notifications were committed: wake the drainer. */
+  /** Notifications were committed: tell the change feed's subscribers. */
   committed(): void;
   discard(fileIds: readonly string[]): Promise<void>;
 }

@@ -1,9 +1,9 @@
-// Queues: create, send, receive with visibility timeouts, FIFO groups, redrive; and queue triggers.
+// Queues: create, send, receive with visibility timeouts, FIFO groups, redrive. Queue triggers
+// (src/events/queues) consume them through QueueOperations; this service knows no consumer.
 
 import { randomUUID } from 'node:crypto';
 import type { AppDeployHook } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
-import { QueueTriggers } from '../../events/queues/queue-triggers.js';
 import type { Lifecycle } from '../../server/lifecycle.js';
 import { notifierOf } from '../../store/coordination.js';
 import type { Subscription } from '../../store/coordination.js';
@@ -61,13 +61,12 @@ function checkSeconds(what: string, value: unknown, max: number): number {
   return value;
 }
 
-/** Queues: create, send, receive with visibility timeouts, FIFO groups, redrive; and queue triggers. */
+/** Queues: create, send, receive with visibility timeouts, FIFO groups, redrive. */
 export class QueueService implements Lifecycle, QueueOperations {
   readonly #ctx: ServiceContext;
   readonly #store: QueueStore;
   readonly #settings = new Map<string, { settings: QueueSettings; record: QueueRecord; at: number }>();
   readonly #waiters = new QueueWaiters();
-  readonly #triggers: QueueTriggers;
   #started = false;
   #stopping: AbortController | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -77,11 +76,10 @@ export class QueueService implements Lifecycle, QueueOperations {
   constructor(ctx: ServiceContext) {
     this.#ctx = ctx;
     this.#store = ctx.store.queues;
-    this.#triggers = new QueueTriggers(ctx, this);
-    this.deployHook = createQueueDeployHook(this, this.#triggers);
+    this.deployHook = createQueueDeployHook(this);
   }
 
-  /** Validates and applies the app's declared queues and queue triggers on deploy. */
+  /** Validates and applies the app's declared queues on deploy (queue triggers have their own hook). */
   readonly deployHook: AppDeployHook;
 
   // ---- queues -------------------------------------------------------------------------------
@@ -322,7 +320,6 @@ export class QueueService implements Lifecycle, QueueOperations {
     }, SWEEP_INTERVAL_MS);
     this.#sweepTimer.unref();
     this.#listen();
-    this.#triggers.start();
   }
 
   async stop(): Promise<void> {
@@ -332,7 +329,6 @@ export class QueueService implements Lifecycle, QueueOperations {
     this.#waiters.wakeAll();
     clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
-    await this.#triggers.stop();
     await this.#listening?.catch(() => undefined);
     await this.#subscription?.close().catch(() => undefined);
     this.#subscription = undefined;

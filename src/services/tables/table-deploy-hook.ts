@@ -1,20 +1,15 @@
-// The tables part of deploys: create declared tables (keys can't change), enable streams, and
-// replace the app's table triggers.
+// The tables part of deploys: create declared tables (keys can't change) and enable their streams.
+// The functions' `table`/`stream` events are the table triggers' own hook
+// (src/events/tables/table-trigger-deploy.ts): a resource knows nothing of its consumers.
 
 import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.js';
 import { isNimbusError, NimbusError } from '../../errors.js';
-import { parseTableTriggers } from '../../events/tables/table-triggers.js';
-import type { DocumentStore, TableTriggerInput } from '../../store/ports/documents.js';
+import type { DocumentStore } from '../../store/ports/documents.js';
 import { describeKey, parseTableSpec, sameKeySchema } from './table-config.js';
 import type { TableSpec, TableSpecInput } from './table-config.js';
 
-interface Plan {
-  readonly tables: TableSpec[];
-  readonly triggers: TableTriggerInput[];
-}
-
-/** Parses the spec; table errors become InvalidParameterValueException (a refused deploy). */
-function plan(spec: AppEventSpec): Plan & { readonly wheres: Map<TableTriggerInput, string> } {
+/** The declared tables of `spec`; table errors become InvalidParameterValueException (a refused deploy). */
+export function declaredTables(spec: AppEventSpec): TableSpec[] {
   const tables: TableSpec[] = [];
   for (const [name, options] of Object.entries(spec.resources.tables ?? {})) {
     try {
@@ -26,23 +21,22 @@ function plan(spec: AppEventSpec): Plan & { readonly wheres: Map<TableTriggerInp
       throw err;
     }
   }
-  const triggers: TableTriggerInput[] = [];
-  const wheres = new Map<TableTriggerInput, string>();
-  for (const fn of spec.functions) {
-    for (const { where, ...trigger } of parseTableTriggers(spec.app, fn)) {
-      triggers.push(trigger);
-      wheres.set(trigger, where);
-    }
-  }
-  return { tables, triggers, wheres };
+  return tables;
 }
 
-/** The {@link AppDeployHook} of tables; `refresh` restarts pollers after a change. */
-export function createTableDeployHook(store: DocumentStore, refresh: () => Promise<void>): AppDeployHook {
+/** Creates the declared tables that are missing and enables the streams they declare. */
+async function createTables(spec: AppEventSpec, store: DocumentStore): Promise<void> {
+  for (const table of declaredTables(spec)) {
+    await store.createTable(table);
+    if (table.streamEnabled) await store.enableStream(table.name, table.streamViewType);
+  }
+}
+
+/** The {@link AppDeployHook} of tables. */
+export function createTableDeployHook(store: DocumentStore): AppDeployHook {
   return {
     async validate(spec) {
-      const { tables, triggers, wheres } = plan(spec);
-      for (const table of tables) {
+      for (const table of declaredTables(spec)) {
         const existing = await store.getTable(table.name);
         if (existing !== undefined && !sameKeySchema(existing, table)) {
           throw new NimbusError(
@@ -52,44 +46,11 @@ export function createTableDeployHook(store: DocumentStore, refresh: () => Promi
           );
         }
       }
-      for (const trigger of triggers) {
-        if (tables.some((t) => t.name === trigger.table)) continue;
-        if ((await store.getTable(trigger.table)) !== undefined) continue;
-        throw new NimbusError(
-          'InvalidParameterValueException',
-          `${wheres.get(trigger)}: table '${trigger.table}' does not exist; declare it under resources.tables ` +
-            `(e.g. ${trigger.table}: { partitionKey: id }) or create it with \`nimbus tables create ${trigger.table} --pk id\`.`,
-        );
-      }
     },
 
-    async apply(spec) {
-      const { tables, triggers } = plan(spec);
-      for (const table of tables) {
-        await store.createTable(table);
-        if (table.streamEnabled) await store.enableStream(table.name, table.streamViewType);
-      }
-      // A trigger on a table turns its stream on (keeping a view type the table already has).
-      for (const name of new Set(triggers.map((t) => t.table))) {
-        const def = await store.getTable(name);
-        if (def !== undefined && !def.streamEnabled) await store.enableStream(name, def.streamViewType);
-      }
-      await store.replaceTriggers(
-        spec.app,
-        triggers,
-        spec.prune ? undefined : spec.functions.map((f) => f.fullName),
-      );
-      await refresh();
-    },
+    apply: (spec) => createTables(spec, store),
 
-    async removeApp(app) {
-      await store.deleteTriggers(app);
-      await refresh();
-    },
-
-    async removeFunction(app, fullName) {
-      await store.deleteTriggers(app, fullName);
-      await refresh();
-    },
+    // Tables and their items stay when an app goes.
+    removeApp: () => Promise.resolve(),
   };
 }

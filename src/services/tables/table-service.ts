@@ -1,12 +1,9 @@
-// Document tables: put/get/update/delete, conditional writes, query and scan, and the change stream to functions.
+// Document tables: put/get/update/delete, conditional writes, query and scan, and a change feed
+// that stream consumers (table triggers) subscribe to.
 
 import type { AppDeployHook } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
-import { StreamDispatcher } from '../../events/tables/stream-dispatcher.js';
-import type { StreamDispatcherOptions } from '../../events/tables/stream-dispatcher.js';
-import { streamArn } from '../../events/tables/stream-records.js';
 import type { Lifecycle } from '../../server/lifecycle.js';
-import { advisoryLocksOf } from '../../store/coordination.js';
 import type {
   Item,
   SortRange,
@@ -14,6 +11,7 @@ import type {
   TableDefinition,
   WriteDecision,
 } from '../../store/ports/documents.js';
+import { ChangeFeed } from '../change-feed.js';
 import type { ServiceContext } from '../service-context.js';
 import { evaluateCondition, parseCondition } from './condition-expression.js';
 import type { Condition, ExpressionValues } from './condition-expression.js';
@@ -28,17 +26,16 @@ import type {
   QueryInput,
   ScanInput,
   SortCondition,
+  TableChange,
   TableDescription,
   WriteConditionOptions,
 } from './table-types.js';
+import { streamArn } from './table-types.js';
 
 /** DynamoDB's item size limit. */
 export const MAX_ITEM_BYTES = 400 * 1024;
 /** Largest (and default) page of a query or scan. */
 export const MAX_PAGE_ITEMS = 1000;
-
-/** Options of the {@link TableService} (timings of the change stream pollers). */
-export type TableServiceOptions = StreamDispatcherOptions;
 
 function tableNotFound(name: string): NimbusError {
   return new NimbusError(
@@ -63,37 +60,31 @@ function compile(
   return parseCondition(text, placeholders, where);
 }
 
-/** Document tables: put/get/update/delete, conditional writes, query and scan, and the change stream to functions. */
+/** Document tables: put/get/update/delete, conditional writes, query and scan, and a change feed. */
 export class TableService implements Lifecycle {
   readonly #ctx: ServiceContext;
-  readonly #streams: StreamDispatcher;
 
-  constructor(ctx: ServiceContext, options: TableServiceOptions = {}) {
+  /**
+   * Writes that appended a stream record, and deleted tables. The stream triggers subscribe in
+   * src/server; this service knows no consumer.
+   */
+  readonly changes: ChangeFeed<TableChange>;
+
+  constructor(ctx: ServiceContext) {
     this.#ctx = ctx;
-    this.#streams = new StreamDispatcher(
-      {
-        store: ctx.store.documents,
-        invoker: ctx.invoker,
-        region: ctx.region,
-        accountId: ctx.accountId,
-        locks: advisoryLocksOf(ctx.store),
-        logger: ctx.logger,
-        onError: ctx.onError,
-      },
-      options,
-    );
-    this.deployHook = createTableDeployHook(ctx.store.documents, () => this.#streams.sync());
+    this.changes = new ChangeFeed(ctx.onError);
+    this.deployHook = createTableDeployHook(ctx.store.documents);
   }
 
-  /** Validates and applies the app's declared tables and table triggers on deploy. */
+  /** Validates and applies the app's declared tables on deploy (table triggers have their own hook). */
   readonly deployHook: AppDeployHook;
 
   start(): void {
-    this.#streams.start();
+    // Nothing runs in the background: the stream's consumers and its trimming live with the triggers.
   }
 
   async stop(): Promise<void> {
-    await this.#streams.stop();
+    // Nothing to stop (see start).
   }
 
   // ---- tables -------------------------------------------------------------------------------
@@ -122,7 +113,7 @@ export class TableService implements Lifecycle {
   /** Delete a table with its items, stream and triggers. */
   async deleteTable(name: string): Promise<void> {
     if (!(await this.#ctx.store.documents.deleteTable(name))) throw tableNotFound(name);
-    await this.#streams.sync();
+    await this.changes.publish({ type: 'deleted', table: name });
   }
 
   // ---- items --------------------------------------------------------------------------------
@@ -249,7 +240,7 @@ export class TableService implements Lifecycle {
     decide: (current: Item | undefined) => WriteDecision,
   ) {
     const outcome = await this.#ctx.store.documents.write(def.name, pk, sk, decide);
-    if (outcome.seq !== undefined) this.#streams.wake(def.name);
+    if (outcome.seq !== undefined) void this.changes.publish({ type: 'written', table: def.name });
     return outcome;
   }
 

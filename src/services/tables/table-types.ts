@@ -1,6 +1,6 @@
 // The TableService's request and response types (the contract the /v1 routes, CLI and SDK use).
 
-import type { Item, StreamViewType } from '../../store/ports/documents.js';
+import type { Item, StreamViewType, TableDefinition } from '../../store/ports/documents.js';
 import type { ExpressionValues } from './condition-expression.js';
 
 /** A key attribute as described to clients. */
@@ -76,3 +76,16 @@ export interface ItemPage {
   readonly lastEvaluatedKey?: Item | undefined;
   readonly cursor?: string | undefined;
 }
+
+/** The stream ARN of a table, labelled with its creation time as DynamoDB does. */
+export function streamArn(def: TableDefinition, region: string, accountId: string): string {
+  const label = new Date(def.createdAt).toISOString().replace(/Z$/, '');
+  return `arn:aws:dynamodb:${region}:${accountId}:table/${def.name}/stream/${label}`;
+}
+
+/**
+ * What the table change feed publishes: a write that appended a stream record to `table`, or the
+ * table (with its stream) deleted. Consumers (stream triggers) read the records from the store.
+ */
+export type TableChange =
+  { readonly type: 'written'; readonly table: string } | { readonly type: 'deleted'; readonly table: string };

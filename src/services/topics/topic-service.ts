@@ -1,16 +1,10 @@
 // Topics: publish and fan out to subscriptions (functions, queues, webhooks) through filter policies.
+// Webhook deliveries are stored; the worker that POSTs them (src/events/topics) subscribes to `deliveries`.
 
 import { randomUUID } from 'node:crypto';
 import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
-import {
-  WebhookDeliverer,
-  parseDeliveryPolicy,
-  type WebhookDelivererOptions,
-} from '../../events/topics/webhook-deliverer.js';
-import { newWebhookSecret } from '../../events/topics/webhook-signature.js';
 import type { Lifecycle } from '../../server/lifecycle.js';
-import { notifierOf } from '../../store/coordination.js';
 import type {
   DeliveryRecord,
   DeliveryStatus,
@@ -18,6 +12,7 @@ import type {
   SubscriptionRecord,
   TopicRecord,
 } from '../../store/ports/topics.js';
+import { ChangeFeed } from '../change-feed.js';
 import type { QueueOperations } from '../queues/queue-types.js';
 import type { ServiceContext } from '../service-context.js';
 import { compileFilterPolicy, type FilterPolicy } from './filter-policy.js';
@@ -27,12 +22,7 @@ import {
   validatePublish,
   type PublishedMessage,
 } from './sns-envelope.js';
-import {
-  checkTopicName,
-  planTopics,
-  subscriptionTargetMissing,
-  type WantedSubscription,
-} from './topic-config.js';
+import { checkTopicName, planTopics, type WantedSubscription } from './topic-config.js';
 import type {
   DeliveryInfo,
   PublishOptions,
@@ -41,19 +31,13 @@ import type {
   TopicInfo,
   TopicMessageAttribute,
 } from './topic-types.js';
-import { DEFAULT_WEBHOOK_POLICY } from './topic-types.js';
+import { DEFAULT_WEBHOOK_POLICY, newWebhookSecret, parseDeliveryPolicy } from './topic-types.js';
 
 export type { PublishOptions } from './topic-types.js';
 
 /** What the topic service needs of the queue service (QueueService implements it). */
 export type TopicQueueTarget = Pick<QueueOperations, 'sendMessage'> &
   Partial<Pick<QueueOperations, 'getQueue'>>;
-
-/** Options of the {@link TopicService}. */
-export interface TopicServiceOptions {
-  /** The webhook worker's settings. */
-  readonly webhooks?: WebhookDelivererOptions;
-}
 
 const notFound = (topic: string): NimbusError =>
   new NimbusError(
@@ -65,19 +49,20 @@ const notFound = (topic: string): NimbusError =>
 export class TopicService implements Lifecycle {
   readonly #ctx: ServiceContext;
   readonly #queues: TopicQueueTarget;
-  readonly #deliverer: WebhookDeliverer;
   /** Compiled filter policies by scope and JSON text (bounded; cleared when full). */
   readonly #filters = new Map<string, FilterPolicy>();
   #started = false;
 
-  constructor(ctx: ServiceContext, queues: TopicQueueTarget, options: TopicServiceOptions = {}) {
+  /**
+   * A publish stored webhook deliveries due now: the webhook worker subscribes (in src/server)
+   * and wakes; this service knows no consumer.
+   */
+  readonly deliveries: ChangeFeed<{ readonly topic: string }>;
+
+  constructor(ctx: ServiceContext, queues: TopicQueueTarget) {
     this.#ctx = ctx;
     this.#queues = queues;
-    this.#deliverer = new WebhookDeliverer(
-      ctx.store.topics,
-      { notifier: notifierOf(ctx.store), onError: ctx.onError },
-      options.webhooks,
-    );
+    this.deliveries = new ChangeFeed(ctx.onError);
   }
 
   /** `arn:aws:sns:<region>:<account>:<topic>`. */
@@ -181,7 +166,7 @@ export class TopicService implements Lifecycle {
     }
     const settled = await Promise.allSettled(handovers);
     await this.#ctx.store.topics.addDeliveries(deliveries);
-    if (deliveries.some((d) => d.failedWith === undefined)) this.#deliverer.wake();
+    if (deliveries.some((d) => d.failedWith === undefined)) void this.deliveries.publish({ topic });
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
     return { messageId: msg.messageId };
@@ -270,13 +255,10 @@ export class TopicService implements Lifecycle {
           `requeued ${n} webhook deliver${n === 1 ? 'y' : 'ies'} left running by a previous run`,
         );
     }
-    this.#deliverer.start();
   }
 
   async stop(): Promise<void> {
-    if (!this.#started) return;
     this.#started = false;
-    await this.#deliverer.stop();
   }
 
   async #apply(spec: AppEventSpec): Promise<void> {
@@ -315,10 +297,18 @@ export class TopicService implements Lifecycle {
   async #checkEndpoint(input: SubscribeInput): Promise<void> {
     if (input.protocol === 'function') {
       const fn = await this.#ctx.store.functions.getVersion(input.endpoint, '$LATEST');
-      if (fn === undefined) throw subscriptionTargetMissing('function', input.endpoint);
+      if (fn === undefined) {
+        throw new NimbusError(
+          'ResourceNotFoundException',
+          `function '${input.endpoint}' does not exist; give the full name (app-function) of a deployed function`,
+        );
+      }
     } else if (input.protocol === 'queue' && this.#queues.getQueue !== undefined) {
       if ((await this.#queues.getQueue(input.endpoint)) === undefined) {
-        throw subscriptionTargetMissing('queue', input.endpoint);
+        throw new NimbusError(
+          'ResourceNotFoundException',
+          `queue '${input.endpoint}' does not exist; create it with \`nimbus queues create ${input.endpoint}\``,
+        );
       }
     }
   }

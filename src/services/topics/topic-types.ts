@@ -1,5 +1,6 @@
 // The topic service's public types: what the /v1 routes, the CLI, the SDK and other services use.
 
+import { randomBytes } from 'node:crypto';
 import type { FilterPolicyScope } from './filter-policy.js';
 
 /** A message attribute as published (SNS's shape). `DataType`: String, Number, Binary or String.Array. */
@@ -37,6 +38,21 @@ export const DEFAULT_WEBHOOK_POLICY: WebhookDeliveryPolicy = Object.freeze({
   maxDelaySeconds: 300,
   timeoutSeconds: 10,
 });
+
+/** Parses a stored delivery policy (JSON) over the defaults; bad JSON means the defaults. */
+export function parseDeliveryPolicy(json: string | undefined): WebhookDeliveryPolicy {
+  if (json === undefined) return DEFAULT_WEBHOOK_POLICY;
+  try {
+    return { ...DEFAULT_WEBHOOK_POLICY, ...(JSON.parse(json) as Partial<WebhookDeliveryPolicy>) };
+  } catch {
+    return DEFAULT_WEBHOOK_POLICY;
+  }
+}
+
+/** A new random webhook secret (`whsec_` + 32 random bytes, base64url), given to a subscription without one. */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64url')}`;
+}
 
 /** A subscription to make (API, CLI, nimbus.yml), as given. */
 export interface SubscribeInput {

@@ -105,8 +105,8 @@ forEachStore((_name, open) => {
         ],
         { archive: {} },
       );
-      await t.buckets.deployHook.validate(s);
-      await t.buckets.deployHook.apply(s);
+      await t.deployHook.validate(s);
+      await t.deployHook.apply(s);
       assert.deepEqual(
         (await t.buckets.listBuckets()).map((b) => b.name),
         ['archive', 'images'],
@@ -165,7 +165,7 @@ forEachStore((_name, open) => {
       const rr = (removed.payload as { Records: S3Record[] }).Records[0]!;
       assert.equal(rr.s3.object.size, undefined);
       assert.equal(rr.s3.object.eTag, undefined);
-      assert.equal(await t.buckets.deployHook.apply(spec([{ name: 'thumbs', events: [] }])), undefined);
+      assert.equal(await t.deployHook.apply(spec([{ name: 'thumbs', events: [] }])), undefined);
       // Redeploy without triggers: no more events.
       const before = t.enqueued.length;
       await t.buckets.putObject('images', 'uploads/late.jpg', body('x'));
@@ -181,7 +181,7 @@ forEachStore((_name, open) => {
     const store = await open();
     // Not started: the change commits with its notification, but nothing drains it ("crash").
     const a = bucketService(store);
-    await a.buckets.deployHook.apply(spec([{ name: 'fn', events: [{ bucket: 'images' }] }]));
+    await a.deployHook.apply(spec([{ name: 'fn', events: [{ bucket: 'images' }] }]));
     await a.buckets.putObject('images', 'k.jpg', body('x'));
     assert.equal(await store.objects.countNotifications(), 1);
     assert.equal(a.enqueued.length, 0);
@@ -201,21 +201,21 @@ forEachStore((_name, open) => {
   test('removeFunction and removeApp drop triggers; a partial deploy keeps other functions triggers', async () => {
     const t = bucketService(await open());
     try {
-      await t.buckets.deployHook.apply(
+      await t.deployHook.apply(
         spec([
           { name: 'a', events: [{ bucket: 'images' }] },
           { name: 'b', events: [{ bucket: 'docs' }] },
         ]),
       );
-      await t.buckets.deployHook.apply({
+      await t.deployHook.apply({
         ...spec([{ name: 'a', events: [{ bucket: 'other' }] }]),
         prune: false,
       });
       const names = async () => (await t.buckets.listTriggers()).map((x) => `${x.functionName}:${x.bucket}`);
       assert.deepEqual(await names(), ['photos-a:other', 'photos-b:docs']);
-      await t.buckets.deployHook.removeFunction!('photos', 'photos-b');
+      await t.deployHook.removeFunction!('photos', 'photos-b');
       assert.deepEqual(await names(), ['photos-a:other']);
-      await t.buckets.deployHook.removeApp('photos');
+      await t.deployHook.removeApp('photos');
       assert.deepEqual(await names(), []);
     } finally {
       await t.close();

@@ -1,16 +1,23 @@
-// A BucketService over a real store and a temp data dir for tests; enqueued events are recorded.
+// A BucketService over a real store and a temp data dir for tests, with the bucket triggers
+// subscribed to its change feed as the server wires them; enqueued events are recorded.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { AppDeployHook } from '../../../src/deploy/app-deploy-hook.js';
+import type { BucketEventFeedOptions } from '../../../src/events/buckets/bucket-event-feed.js';
 import type { InvokeService } from '../../../src/invoke/invoke-service.js';
+import { wireBucketEvents } from '../../../src/server/resource-wiring.js';
 import { BucketService, type BucketServiceOptions } from '../../../src/services/buckets/bucket-service.js';
 import type { ServiceContext } from '../../../src/services/service-context.js';
 import type { Store } from '../../../src/store/store.js';
+import { combinedDeployHook } from '../combined-deploy-hook.js';
 
 /** What a test gets: the service, its data dir, and the async invocations it enqueued. */
 export interface BucketTestContext {
   readonly buckets: BucketService;
+  /** The buckets' deploy hook and the bucket triggers', run as the deploy service runs them. */
+  readonly deployHook: AppDeployHook;
   readonly dataDir: string;
   readonly enqueued: Array<{ functionName: string; payload: unknown; idempotencyKey?: string | undefined }>;
   readonly errors: unknown[];
@@ -21,7 +28,7 @@ export interface BucketTestContext {
 /** A BucketService over `store` with its own temp data dir (not started unless `start`). */
 export function bucketService(
   store: Store,
-  options: BucketServiceOptions & { start?: boolean; dataDir?: string } = {},
+  options: BucketServiceOptions & BucketEventFeedOptions & { start?: boolean; dataDir?: string } = {},
 ): BucketTestContext {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'nimbus-buckets-'));
   const enqueued: BucketTestContext['enqueued'] = [];
@@ -47,13 +54,19 @@ export function bucketService(
     onError: (err) => errors.push(err),
   };
   const buckets = new BucketService(ctx, options);
-  if (options.start) buckets.start();
+  const events = wireBucketEvents(ctx, buckets, options);
+  if (options.start) {
+    buckets.start();
+    events.start();
+  }
   return {
     buckets,
+    deployHook: combinedDeployHook(buckets.deployHook, events.deployHook),
     dataDir,
     enqueued,
     errors,
     close: async () => {
+      await events.stop();
       await buckets.stop();
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { AppEventSpec } from '../../../src/deploy/app-deploy-hook.js';
 import { installLeakGuard } from '../../helpers/leak-guard.js';
 import { forEachStore } from '../../helpers/test-stores.js';
-import { queueService } from './queue-test-context.js';
+import { queueDeployHook, queueService } from './queue-test-context.js';
 
 installLeakGuard();
 
@@ -32,8 +32,9 @@ async function refused(p: unknown, pattern: RegExp): Promise<void> {
 
 forEachStore((_name, open) => {
   test('validate names the path and the fix', async () => {
-    const q = queueService(await open());
-    const hook = q.deployHook;
+    const store = await open();
+    const q = queueService(store);
+    const hook = queueDeployHook(store, q);
     await refused(
       hook.validate(spec({ jobs: { visibilityTimeout: -1 } })),
       /resources\.queues\.jobs\.visibilityTimeout: -1 .*0 to 43200/,
@@ -75,7 +76,7 @@ forEachStore((_name, open) => {
   test('apply creates queues and an undeclared DLQ, updates changed settings, replaces triggers', async () => {
     const store = await open();
     const q = queueService(store);
-    const hook = q.deployHook;
+    const hook = queueDeployHook(store, q);
     const first = spec(
       { jobs: { visibilityTimeout: 60, deadLetter: { queue: 'jobs-dlq', maxReceiveCount: 3 } } },
       {
