@@ -85,6 +85,7 @@ export class InvokeService {
     let initDurationMs = 0;
     let logs: string;
     let maxMemoryUsedMB = 0;
+    let droppedOutputBytes = 0;
     let ok: boolean;
     let payload: Buffer;
     let error: LambdaError | undefined;
@@ -103,6 +104,7 @@ export class InvokeService {
         reusable = result.reusable;
         logs = result.logs;
         maxMemoryUsedMB = result.maxMemoryUsedMB;
+        droppedOutputBytes = result.droppedOutputBytes ?? 0;
         ok = result.ok;
         if (result.ok) {
           payload = result.payload;
@@ -131,6 +133,7 @@ export class InvokeService {
       memory: spec.config.memory,
       maxMemoryUsedMB,
       initDurationMs: cold ? initDurationMs : undefined,
+      droppedOutputBytes,
       error,
     });
     this.#deps.logs.write(lines);
@@ -164,6 +167,7 @@ export class InvokeService {
       memory: number;
       maxMemoryUsedMB: number;
       initDurationMs: number | undefined;
+      droppedOutputBytes: number;
       error: LambdaError | undefined;
     },
   ): LogLine[] {
@@ -192,13 +196,15 @@ export class InvokeService {
     const duration = r.durationMs.toFixed(2);
     const billed = Math.max(1, Math.ceil(r.durationMs));
     const init = r.initDurationMs === undefined ? '' : `\tInit Duration: ${r.initDurationMs.toFixed(2)} ms`;
+    // Nimbus-only field, present only when output went over the per-invocation cap (docs/runtime.md).
+    const dropped = r.droppedOutputBytes > 0 ? `\tDropped Output: ${r.droppedOutputBytes} bytes` : '';
     lines.push(
       { ...base, timestamp: now, stream: 'platform', message: `END RequestId: ${requestId}` },
       {
         ...base,
         timestamp: now,
         stream: 'platform',
-        message: `REPORT RequestId: ${requestId}\tDuration: ${duration} ms\tBilled Duration: ${billed} ms\tMemory Size: ${r.memory} MB\tMax Memory Used: ${Math.max(1, Math.round(r.maxMemoryUsedMB))} MB${init}`,
+        message: `REPORT RequestId: ${requestId}\tDuration: ${duration} ms\tBilled Duration: ${billed} ms\tMemory Size: ${r.memory} MB\tMax Memory Used: ${Math.max(1, Math.round(r.maxMemoryUsedMB))} MB${init}${dropped}`,
       },
     );
     return lines;

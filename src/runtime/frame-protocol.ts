@@ -40,6 +40,8 @@ export type RunnerMessage =
       readonly error?: LambdaError;
       readonly logs?: string;
       readonly maxRssMB?: number;
+      /** Output bytes the runner dropped over its own per-invocation cap (PROTOCOL.md). */
+      readonly droppedBytes?: number;
     }
   | { readonly t: 'log'; readonly data: string };
 

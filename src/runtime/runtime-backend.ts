@@ -54,6 +54,8 @@ export type InstanceInvokeResult =
       readonly maxMemoryUsedMB: number;
       /** False when the instance must not be reused (the pool disposes it). */
       readonly reusable: boolean;
+      /** Output bytes dropped over the per-invocation cap (REPORT's `Dropped Output`). @default 0 */
+      readonly droppedOutputBytes?: number;
     }
   | {
       readonly ok: false;
@@ -61,6 +63,7 @@ export type InstanceInvokeResult =
       readonly logs: string;
       readonly maxMemoryUsedMB: number;
       readonly reusable: boolean;
+      readonly droppedOutputBytes?: number;
     };
 
 /** One live sandbox running one version; serves one invocation at a time. */

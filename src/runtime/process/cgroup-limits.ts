@@ -1,7 +1,8 @@
-// Per-instance memory and pids cgroups (v1 memory+pids hierarchies, or a delegated v2 subtree).
+// Per-instance memory, pids and CPU cgroups (v1 memory+pids(+cpu) hierarchies, or a delegated v2 subtree).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /**
@@ -19,10 +20,45 @@ export const RUNNER_MEMORY_OVERHEAD_MB = 32;
  */
 export const RUNNER_TASK_OVERHEAD = 16;
 
+/**
+ * Memory per vCPU of CPU bandwidth: Lambda gives one full vCPU at 1769 MB and CPU in proportion
+ * to memory below and above that.
+ */
+export const MB_PER_VCPU = 1769;
+
+/**
+ * The least CPU bandwidth an instance gets, in CPUs. Why not Lambda's 128/1769 ≈ 0.07 vCPU: a
+ * CFS quota that small throttles a runner's own work (node import of a handler ≈5 ms of CPU took
+ * 70 ms of wall time at 7 %), and warm invocations back to back need ≈10–20 % of a core for the
+ * runner alone on this 2-vCPU VM; half a core keeps both unthrottled while still bounding what a
+ * spinning function (and every process it starts) can take from the node.
+ */
+export const MIN_CPUS = 0.5;
+
+/** CFS period for the CPU limit (the kernel default; the quota is this times the CPUs). */
+export const CPU_PERIOD_US = 100_000;
+
+/**
+ * The CPU bandwidth of an instance with `memoryMB` of memory: proportional to memory as on Lambda
+ * ({@link MB_PER_VCPU}), at least {@link MIN_CPUS}, at most the host's CPUs (then unlimited).
+ */
+export function defaultCpus(memoryMB: number, hostCpus = availableParallelism()): number {
+  return Math.min(hostCpus, Math.max(MIN_CPUS, memoryMB / MB_PER_VCPU));
+}
+
 /** Limits for one instance. */
 export interface CgroupLimitSpec {
   readonly memoryMB: number;
   readonly maxProcesses: number;
+  /**
+   * tmpfs space inside the sandbox (/tmp and /dev/shm together), in MB. tmpfs pages are charged
+   * to the memory cgroup of whoever writes them, so the hard limit is raised by this much: a full
+   * /tmp then answers ENOSPC (the tmpfs size) instead of an OOM kill. The function's own memory
+   * stays at `memoryMB` through {@link anonLimitBytes}, watched by the backend. @default 0
+   */
+  readonly tmpfsMB?: number;
+  /** CPU bandwidth in CPUs (cgroup v2 `cpu.max`, v1 CFS quota); undefined or ≥ host CPUs: none. */
+  readonly cpus?: number | undefined;
   /**
    * Anonymous memory the generic runner already has charged here (node ≈20–30 MB after start),
    * added to the limit. Runners start inside their cgroup, so their startup memory counts; this
@@ -34,8 +70,15 @@ export interface CgroupLimitSpec {
 
 /** One instance's cgroup(s). */
 export interface InstanceCgroup {
-  /** Set the memory and pids limits (cheap: two writes). */
+  /** Set the memory, pids and CPU limits (cheap: a few writes). */
   setLimits(limits: CgroupLimitSpec): void;
+  /** The CPU limit in force, as `{ quotaUs, periodUs }` (quotaUs -1: none), or undefined without a CPU controller. */
+  cpuLimit(): { quotaUs: number; periodUs: number } | undefined;
+  /**
+   * {@link anonLimitBytes} of the last limits set, when the hard limit is higher (tmpfs room):
+   * the backend then watches {@link anonBytes} against it. Undefined otherwise.
+   */
+  anonLimit(): number | undefined;
   /**
    * Move one process in (all its threads), on the libuv thread pool: the first write to any
    * cgroup.procs after a quiet spell waits for an RCU grace period (below), and that wait must
@@ -46,7 +89,7 @@ export interface InstanceCgroup {
   anonBytes(): number;
   /** Whether the kernel OOM killer fired inside this cgroup. */
   oomKilled(): boolean;
-  /** Pids currently inside (the memory hierarchy, or the only one). */
+  /** Pids currently inside (the memory hierarchy, or the only one); a ≈10 µs file read. */
   pids(): number[];
   /** SIGKILL everything inside. */
   killAll(): void;
@@ -122,6 +165,18 @@ function detectV1(root: string): CgroupManager | null {
     rmdirSync(memParent);
     throw err;
   }
+  // The cpu hierarchy is optional: without it there is no CPU limit, only the timeout.
+  let cpuParent: string | undefined;
+  const cpuOwn = ownPath('cpu');
+  if (cpuOwn !== undefined && existsSync(join(root, 'cpu', cpuOwn, 'cpu.cfs_quota_us'))) {
+    cpuParent = join(root, 'cpu', cpuOwn, `nimbus-${process.pid}`);
+    try {
+      sweepStale(dirname(cpuParent));
+      mkdirSync(cpuParent, { recursive: true });
+    } catch {
+      cpuParent = undefined;
+    }
+  }
   return {
     version: 1,
     create(id) {
@@ -134,11 +189,18 @@ function detectV1(root: string): CgroupManager | null {
         tryRmdir(mem);
         throw err;
       }
-      return new V1Cgroup(mem, pids);
+      let cpu: string | undefined = cpuParent && join(cpuParent, id);
+      try {
+        if (cpu !== undefined) mkdirSync(cpu);
+      } catch {
+        cpu = undefined;
+      }
+      return new V1Cgroup(mem, pids, cpu);
     },
     close() {
       tryRmdir(memParent);
       tryRmdir(pidsParent);
+      if (cpuParent !== undefined) tryRmdir(cpuParent);
     },
   };
 }
@@ -159,6 +221,10 @@ function detectV2(root: string): CgroupManager | null {
     rmdirSync(parent);
     throw err;
   }
+  // Optional: without the cpu controller delegated there is no CPU limit, only the timeout.
+  if (tryWrite(join(ownDir, 'cgroup.subtree_control'), '+cpu')) {
+    tryWrite(join(parent, 'cgroup.subtree_control'), '+cpu');
+  }
   return {
     version: 2,
     create(id) {
@@ -175,22 +241,45 @@ function detectV2(root: string): CgroupManager | null {
 class V1Cgroup implements InstanceCgroup {
   readonly #mem: string;
   readonly #pids: string;
-  constructor(mem: string, pids: string) {
+  readonly #cpu: string | undefined;
+  #anonLimit: number | undefined;
+  constructor(mem: string, pids: string, cpu: string | undefined) {
     this.#mem = mem;
     this.#pids = pids;
+    this.#cpu = cpu;
   }
   setLimits(limits: CgroupLimitSpec): void {
     const bytes = String(limitBytes(limits));
     writeFileSync(join(this.#mem, 'memory.limit_in_bytes'), bytes);
+    this.#anonLimit = watchedAnonLimit(limits);
     // With swap, memsw must match or the instance would swap instead of hitting the limit.
     tryWrite(join(this.#mem, 'memory.memsw.limit_in_bytes'), bytes);
     writeFileSync(join(this.#pids, 'pids.max'), String(limits.maxProcesses + RUNNER_TASK_OVERHEAD));
+    if (this.#cpu !== undefined) {
+      tryWrite(join(this.#cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+      tryWrite(join(this.#cpu, 'cpu.cfs_quota_us'), String(quotaUs(limits.cpus)));
+    }
+  }
+  cpuLimit(): { quotaUs: number; periodUs: number } | undefined {
+    if (this.#cpu === undefined) return undefined;
+    try {
+      return {
+        quotaUs: Number(readFileSync(join(this.#cpu, 'cpu.cfs_quota_us'), 'utf8')),
+        periodUs: Number(readFileSync(join(this.#cpu, 'cpu.cfs_period_us'), 'utf8')),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+  anonLimit(): number | undefined {
+    return this.#anonLimit;
   }
   async adopt(pid: number): Promise<void> {
     // cgroup.procs moves every thread of the process. The first write pays the grace period,
     // the second is then ≈0.1 ms.
     await writeFile(join(this.#mem, 'cgroup.procs'), String(pid));
     await writeFile(join(this.#pids, 'cgroup.procs'), String(pid));
+    if (this.#cpu !== undefined) await writeFile(join(this.#cpu, 'cgroup.procs'), String(pid));
   }
   anonBytes(): number {
     // v1 `rss` is anonymous memory (plus swap cache); `rss_huge` is included in it.
@@ -206,19 +295,35 @@ class V1Cgroup implements InstanceCgroup {
     killPids([...readPids(join(this.#mem, 'cgroup.procs')), ...readPids(join(this.#pids, 'cgroup.procs'))]);
   }
   async remove(): Promise<void> {
-    await removeWhenEmpty([this.#mem, this.#pids], () => this.killAll());
+    const dirs = this.#cpu === undefined ? [this.#mem, this.#pids] : [this.#mem, this.#pids, this.#cpu];
+    await removeWhenEmpty(dirs, () => this.killAll());
   }
 }
 
 class V2Cgroup implements InstanceCgroup {
   readonly #dir: string;
+  #anonLimit: number | undefined;
   constructor(dir: string) {
     this.#dir = dir;
   }
   setLimits(limits: CgroupLimitSpec): void {
     writeFileSync(join(this.#dir, 'memory.max'), String(limitBytes(limits)));
+    this.#anonLimit = watchedAnonLimit(limits);
     tryWrite(join(this.#dir, 'memory.swap.max'), '0');
     writeFileSync(join(this.#dir, 'pids.max'), String(limits.maxProcesses + RUNNER_TASK_OVERHEAD));
+    const quota = quotaUs(limits.cpus);
+    tryWrite(join(this.#dir, 'cpu.max'), `${quota < 0 ? 'max' : quota} ${CPU_PERIOD_US}`);
+  }
+  cpuLimit(): { quotaUs: number; periodUs: number } | undefined {
+    try {
+      const [quota, period] = readFileSync(join(this.#dir, 'cpu.max'), 'utf8').trim().split(' ');
+      return { quotaUs: quota === 'max' ? -1 : Number(quota), periodUs: Number(period) };
+    } catch {
+      return undefined;
+    }
+  }
+  anonLimit(): number | undefined {
+    return this.#anonLimit;
   }
   async adopt(pid: number): Promise<void> {
     await writeFile(join(this.#dir, 'cgroup.procs'), String(pid));
@@ -241,12 +346,30 @@ class V2Cgroup implements InstanceCgroup {
 }
 
 /**
- * The memory limit in bytes. The baseline is capped so that a runner that somehow grew large
+ * The limit on the instance's own (anonymous) memory in bytes: the function's memory, the
+ * runner's margin and baseline. The baseline is capped so that a runner that somehow grew large
  * before its function was loaded cannot lift the limit without bound.
  */
-function limitBytes(limits: CgroupLimitSpec): number {
+export function anonLimitBytes(limits: CgroupLimitSpec): number {
   const baseline = Math.min(Math.max(0, limits.baselineBytes ?? 0), MAX_BASELINE_BYTES);
   return (limits.memoryMB + RUNNER_MEMORY_OVERHEAD_MB) * 1024 * 1024 + baseline;
+}
+
+/** {@link anonLimitBytes} when tmpfs room lifts the hard limit above it, else undefined. */
+function watchedAnonLimit(limits: CgroupLimitSpec): number | undefined {
+  return (limits.tmpfsMB ?? 0) > 0 ? anonLimitBytes(limits) : undefined;
+}
+
+/** The cgroup's hard memory limit: {@link anonLimitBytes} plus the tmpfs space it may fill. */
+function limitBytes(limits: CgroupLimitSpec): number {
+  return anonLimitBytes(limits) + Math.max(0, limits.tmpfsMB ?? 0) * 1024 * 1024;
+}
+
+/** CFS quota in µs per {@link CPU_PERIOD_US} for `cpus`; -1 (no limit) when unset or ≥ the host's CPUs. */
+function quotaUs(cpus: number | undefined): number {
+  if (cpus === undefined || !(cpus > 0) || cpus >= availableParallelism()) return -1;
+  // The kernel refuses quotas under 1 ms.
+  return Math.max(1000, Math.round(cpus * CPU_PERIOD_US));
 }
 
 /** Cap on {@link CgroupLimitSpec.baselineBytes}: ≈2× an idle node runner's anonymous memory. */

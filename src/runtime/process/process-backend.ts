@@ -270,7 +270,8 @@ export class ProcessBackend implements RuntimeBackend {
           if (this.#closed) return this.#discard(runner);
           runner.handlers = {
             onFrame() {},
-            onOutput: (text) => this.#options.logger?.info(`[runner ${runner.id}] ${text.trimEnd()}`),
+            onOutput: (chunk) =>
+              this.#options.logger?.info(`[runner ${runner.id}] ${chunk.toString().trimEnd()}`),
             onExit: () => {
               const list = this.#idle.get(key);
               const at = list?.indexOf(runner) ?? -1;

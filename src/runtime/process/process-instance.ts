@@ -1,4 +1,4 @@
-// A FunctionInstance backed by one runner process: load, invoke with a host-side timeout, crash and OOM reporting.
+// A FunctionInstance backed by one runner process: load, invoke with a host-side timeout, bounded output, leftover kill, crash and OOM reporting.
 
 import { FunctionInitError } from '../runtime-backend.js';
 import type {
@@ -10,13 +10,13 @@ import type {
 } from '../runtime-backend.js';
 import type { Frame, LoadMessage } from '../frame-protocol.js';
 import type { InstanceCgroup } from './cgroup-limits.js';
+import { LeftoverReaper } from './leftover-reaper.js';
+import { MAX_IDLE_LOG_BYTES, MAX_LOG_BYTES, OutputBudget } from './output-budget.js';
 import { RssWatchdog } from './rss-watchdog.js';
 import type { RunnerProcess } from './runner-process.js';
 
 /** Lambda's init phase limit. */
 const INIT_TIMEOUT_MS = 10_000;
-/** Output kept while idle (late logs of the previous invocation), attached to the next one. */
-const MAX_IDLE_LOG = 256 * 1024;
 
 /** Go-style signal descriptions, as Lambda prints them ("signal: killed"). */
 const SIGNAL_TEXT: Partial<Record<NodeJS.Signals, string>> = {
@@ -53,7 +53,7 @@ interface Pending {
   readonly requestId: string;
   readonly resolve: (r: InstanceInvokeResult) => void;
   readonly timer: NodeJS.Timeout;
-  output: string;
+  readonly output: OutputBudget;
 }
 
 /** One loaded function in one runner process; one invocation at a time. */
@@ -63,10 +63,12 @@ export class ProcessInstance implements FunctionInstance {
   initDurationMs = 0;
   readonly #runner: RunnerProcess;
   readonly #deps: ProcessInstanceDeps;
-  readonly #watchdog: RssWatchdog | undefined;
+  #watchdog: RssWatchdog | undefined;
+  readonly #reaper: LeftoverReaper;
   #state: State = 'loading';
   #pending: Pending | undefined;
-  #idleLog = '';
+  /** Output outside an invocation: of the load while loading, then late output while idle. */
+  #idleOutput = new OutputBudget(MAX_LOG_BYTES);
   #memoryBreached = false;
   #disposed: Promise<void> | undefined;
   #onLoadExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
@@ -80,15 +82,17 @@ export class ProcessInstance implements FunctionInstance {
       this.#watchdog = new RssWatchdog({
         rootPid: runner.pid,
         limitBytes: deps.watchdogLimitBytes,
-        onBreach: () => {
-          this.#memoryBreached = true;
-          this.#kill();
-        },
+        onBreach: () => this.#onMemoryBreach(),
       });
     }
+    this.#reaper = new LeftoverReaper({
+      rootPid: runner.pid,
+      cgroup: deps.cgroup,
+      sandboxed: runner.sandboxed,
+    });
     runner.handlers = {
       onFrame: (frame) => this.#onFrame(frame),
-      onOutput: (text) => this.#onOutput(text),
+      onOutput: (chunk, fd) => (this.#pending?.output ?? this.#idleOutput).appendBytes(fd, chunk),
       onExit: (code, signal) => this.#onExit(code, signal),
     };
   }
@@ -100,6 +104,18 @@ export class ProcessInstance implements FunctionInstance {
   /** Send `load` and wait for the outcome. Rejects with {@link FunctionInitError}. */
   load(message: LoadMessage): Promise<void> {
     const started = performance.now();
+    // The cgroup's limits are set by now. When its hard limit also covers tmpfs pages, the
+    // function's own (anonymous) memory is held at its setting by polling the cgroup's counter.
+    const { cgroup } = this.#deps;
+    const anonLimit = cgroup?.anonLimit();
+    if (this.#watchdog === undefined && cgroup !== undefined && anonLimit !== undefined) {
+      this.#watchdog = new RssWatchdog({
+        rootPid: this.#runner.pid,
+        limitBytes: anonLimit,
+        measure: () => cgroup.anonBytes(),
+        onBreach: () => this.#onMemoryBreach(),
+      });
+    }
     return new Promise<void>((resolve, reject) => {
       const fail = (error: LambdaError, logs: string): void => {
         clearTimeout(timer);
@@ -122,17 +138,23 @@ export class ProcessInstance implements FunctionInstance {
         if (h.t === 'loaded') {
           clearTimeout(timer);
           this.initDurationMs = typeof h.initMs === 'number' ? h.initMs : performance.now() - started;
+          // A provided bootstrap is the runtime itself: it and what it started during init stay.
+          if (this.spec.config.runtime === 'provided') this.#reaper.keepCurrent();
+          else this.#reaper.reap();
           this.#state = 'idle';
           resolve();
         } else if (h.t === 'load-error') {
           this.#kill();
-          fail(h.error, this.#takeIdleLog() + (h.logs ?? ''));
+          this.#idleOutput.appendText(typeof h.logs === 'string' ? h.logs : '');
+          fail(h.error, this.#takeIdleLog());
         }
       };
       this.#onLoadExit = (code, signal) => {
         const logs = this.#takeIdleLog();
         fail(this.#exitError(undefined, code, signal, logs), logs);
       };
+      // Before any function code runs, the processes alive are the runner's own.
+      if (this.spec.config.runtime !== 'provided') this.#reaper.keepCurrent();
       this.#watchdog?.start();
       this.#runner.send(message);
     }).finally(() => {
@@ -153,7 +175,11 @@ export class ProcessInstance implements FunctionInstance {
     this.#state = 'busy';
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.#onTimeout(), Math.max(0, req.deadlineMs - Date.now()));
-      this.#pending = { requestId: req.requestId, resolve, timer, output: this.#takeIdleLog() };
+      const output = new OutputBudget(MAX_LOG_BYTES);
+      // Init output and late output of the previous invocation belong to this one's logs.
+      this.#idleOutput.moveTo(output);
+      this.#idleOutput = new OutputBudget(MAX_IDLE_LOG_BYTES);
+      this.#pending = { requestId: req.requestId, resolve, timer, output };
       this.#watchdog?.start();
       this.#runner.send(
         req.clientContext === undefined
@@ -179,7 +205,7 @@ export class ProcessInstance implements FunctionInstance {
   #onFrame(frame: Frame): void {
     const h = frame.header;
     if (h.t === 'log') {
-      this.#onOutput(h.data);
+      (this.#pending?.output ?? this.#idleOutput).appendText(typeof h.data === 'string' ? h.data : '');
       return;
     }
     if (this.#onLoadFrame) {
@@ -189,11 +215,15 @@ export class ProcessInstance implements FunctionInstance {
     const p = this.#pending;
     if (h.t !== 'result' || p === undefined || h.id !== p.requestId) return;
     this.#settle();
-    const logs = p.output + (h.logs ?? '');
+    // Before the answer: nothing the invocation started survives it (see leftover-reaper.ts).
+    this.#reaper.reap();
+    p.output.appendText(typeof h.logs === 'string' ? h.logs : '');
+    if (typeof h.droppedBytes === 'number') p.output.addDropped(h.droppedBytes);
+    const { text: logs, dropped: droppedOutputBytes } = p.output.take();
     const maxMemoryUsedMB = this.#memoryUsedMB(h.maxRssMB);
     this.#state = 'idle';
     if (h.ok) {
-      p.resolve({ ok: true, payload: frame.body, logs, maxMemoryUsedMB, reusable: true });
+      p.resolve({ ok: true, payload: frame.body, logs, maxMemoryUsedMB, reusable: true, droppedOutputBytes });
     } else {
       const error = h.error ?? {
         errorType: 'Runtime.Unknown',
@@ -201,13 +231,8 @@ export class ProcessInstance implements FunctionInstance {
       };
       // Other runners report a runtime that exits mid-invocation as a result, then exit.
       const reusable = error.errorType !== 'Runtime.ExitError';
-      p.resolve({ ok: false, error, logs, maxMemoryUsedMB, reusable });
+      p.resolve({ ok: false, error, logs, maxMemoryUsedMB, reusable, droppedOutputBytes });
     }
-  }
-
-  #onOutput(text: string): void {
-    if (this.#pending) this.#pending.output += text;
-    else if (this.#idleLog.length < MAX_IDLE_LOG) this.#idleLog += text;
   }
 
   #onTimeout(): void {
@@ -217,12 +242,14 @@ export class ProcessInstance implements FunctionInstance {
     this.#state = 'dead';
     this.#kill();
     const seconds = this.spec.config.timeout.toFixed(2);
+    const output = p.output.take();
     p.resolve({
       ok: false,
       error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${seconds} seconds` },
-      logs: `${p.output}${new Date().toISOString()} ${p.requestId} Task timed out after ${seconds} seconds\n`,
+      logs: `${output.text}${new Date().toISOString()} ${p.requestId} Task timed out after ${seconds} seconds\n`,
       maxMemoryUsedMB: this.#memoryUsedMB(undefined),
       reusable: false,
+      droppedOutputBytes: output.dropped,
     });
   }
 
@@ -237,14 +264,16 @@ export class ProcessInstance implements FunctionInstance {
     const p = this.#pending;
     if (p) {
       this.#settle();
-      const error = this.#exitError(p.requestId, code, signal, p.output);
+      const output = p.output.take();
+      const error = this.#exitError(p.requestId, code, signal, output.text);
       const oom = error.errorType === 'Runtime.OutOfMemory';
       p.resolve({
         ok: false,
         error,
-        logs: `${p.output}RequestId: ${p.requestId} Error: ${error.errorMessage.replace(/^RequestId: \S+ Error: /, '')}\n`,
+        logs: `${output.text}RequestId: ${p.requestId} Error: ${error.errorMessage.replace(/^RequestId: \S+ Error: /, '')}\n`,
         maxMemoryUsedMB: oom ? this.spec.config.memory : this.#memoryUsedMB(undefined),
         reusable: false,
+        droppedOutputBytes: output.dropped,
       });
     }
   }
@@ -282,15 +311,20 @@ export class ProcessInstance implements FunctionInstance {
     this.#watchdog?.stop();
   }
 
+  #onMemoryBreach(): void {
+    this.#memoryBreached = true;
+    this.#kill();
+  }
+
   #kill(): void {
+    // Without a cgroup, what the runner started may have left its process group.
+    if (!this.#deps.cgroup) this.#reaper.killAll();
     this.#runner.kill();
     this.#deps.cgroup?.killAll();
   }
 
   #takeIdleLog(): string {
-    const log = this.#idleLog;
-    this.#idleLog = '';
-    return log;
+    return this.#idleOutput.take().text;
   }
 
   #memoryUsedMB(reportedMB: number | undefined): number {

@@ -1,4 +1,4 @@
-// Process-tree discovery and an RSS watchdog: the memory limit when no writable cgroup exists.
+// Process-tree discovery and a memory watchdog: the RSS limit without a cgroup, the anon limit within one.
 
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -59,6 +59,11 @@ export function rssKiB(pid: number): number {
 export interface RssWatchdogOptions {
   /** Root of the sandbox's process tree (the spawned pid). */
   readonly rootPid: number;
+  /**
+   * Measure something else than the tree's summed RSS, in bytes: with a cgroup, the cgroup's
+   * anonymous memory (its hard limit also covers the tmpfs pages, see cgroup-limits.ts).
+   */
+  readonly measure?: () => number;
   readonly limitBytes: number;
   /** Called once when the summed RSS exceeds the limit. */
   readonly onBreach: () => void;
@@ -89,7 +94,7 @@ export class RssWatchdog {
 
   start(): void {
     if (this.#timer) return;
-    this.#tree = processTree(this.#options.rootPid);
+    if (this.#options.measure === undefined) this.#tree = processTree(this.#options.rootPid);
     this.#ticks = 0;
     this.#timer = setInterval(() => this.#tick(), this.#options.intervalMs ?? 50);
     this.#timer.unref();
@@ -101,10 +106,14 @@ export class RssWatchdog {
   }
 
   #tick(): void {
-    // Re-discover the tree every 10 ticks to catch processes the function forked.
-    if (++this.#ticks % 10 === 0) this.#tree = processTree(this.#options.rootPid);
     let total = 0;
-    for (const pid of this.#tree) total += rssKiB(pid) * 1024;
+    if (this.#options.measure !== undefined) {
+      total = this.#options.measure();
+    } else {
+      // Re-discover the tree every 10 ticks to catch processes the function forked.
+      if (++this.#ticks % 10 === 0) this.#tree = processTree(this.#options.rootPid);
+      for (const pid of this.#tree) total += rssKiB(pid) * 1024;
+    }
     if (total > this.#peakBytes) this.#peakBytes = total;
     if (total > this.#options.limitBytes) {
       this.stop();

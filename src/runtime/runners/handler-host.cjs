@@ -39,7 +39,10 @@ let captured = null;
 let idleSink = () => {};
 /** Characters captured for the invocation in flight; capped like the other runners (1 MiB). */
 let capturedSize = 0;
+/** The host keeps the same 1 MiB (MAX_LOG_BYTES in src/runtime/process/output-budget.ts). */
 const MAX_LOGS = 1024 * 1024;
+/** UTF-8 bytes of output dropped over MAX_LOGS by the capture in flight (the REPORT line counts them). */
+let droppedBytes = 0;
 
 /**
  * Incremental flushing (optional, per HandlerHost): captured text is handed to `flushTo` once
@@ -64,16 +67,25 @@ function sink(text) {
     idleSink(text);
   } else if (capturedSize < MAX_LOGS) {
     capturedSize += text.length;
-    captured.push(
-      capturedSize < MAX_LOGS
-        ? text
-        : `${text.slice(0, text.length - (capturedSize - MAX_LOGS))}\n[nimbus] log output truncated at 1 MiB\n`,
-    );
+    if (capturedSize < MAX_LOGS) {
+      captured.push(text);
+    } else {
+      const keep = text.length - (capturedSize - MAX_LOGS);
+      droppedBytes += Buffer.byteLength(text) - Buffer.byteLength(text.slice(0, keep));
+      captured.push(`${text.slice(0, keep)}\n[nimbus] log output truncated at 1 MiB\n`);
+    }
     if (flushTo !== null) {
       unflushed += text.length;
       if (unflushed >= FLUSH_CHARS || Date.now() - lastFlush >= FLUSH_MS) flushCaptured();
     }
+  } else {
+    droppedBytes += Buffer.byteLength(text);
   }
+}
+
+/** Bytes dropped over the cap since the capture in flight (or the last one) started. */
+function capturedDroppedBytes() {
+  return droppedBytes;
 }
 
 /** Hand the captured text so far to `flushTo` and keep capturing. */
@@ -97,6 +109,7 @@ function onFlushTimer() {
 function startCapture(flush = null) {
   captured = [];
   capturedSize = 0;
+  droppedBytes = 0;
   flushTo = flush;
   if (flush !== null) {
     unflushed = 0;
@@ -511,4 +524,4 @@ function classifyImportError(err) {
   return toLambdaError(err);
 }
 
-module.exports = { HandlerHost, installLogCapture, pendingLogs, toLambdaError };
+module.exports = { HandlerHost, capturedDroppedBytes, installLogCapture, pendingLogs, toLambdaError };

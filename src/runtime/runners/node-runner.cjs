@@ -101,7 +101,13 @@ function send(header, body = EMPTY) {
 // Before loading anything else: the host prepares the `load` while the rest of this loads.
 send({ t: 'ready', pid: process.pid });
 
-const { HandlerHost, installLogCapture, pendingLogs, toLambdaError } = require('./handler-host.cjs');
+const {
+  HandlerHost,
+  capturedDroppedBytes,
+  installLogCapture,
+  pendingLogs,
+  toLambdaError,
+} = require('./handler-host.cjs');
 
 /** @typedef {import('./handler-host.cjs').LambdaError} LambdaError */
 
@@ -194,9 +200,10 @@ async function onInvoke(msg, body) {
   inFlight = msg.id;
   const outcome = await host.invoke(msg.id, body.toString('utf8'), msg.deadlineMs, msg.clientContext);
   inFlight = null;
+  const droppedBytes = capturedDroppedBytes();
   if (outcome.ok) {
     send(
-      { t: 'result', id: msg.id, ok: true, logs: outcome.logs, maxRssMB: maxRssMB() },
+      { t: 'result', id: msg.id, ok: true, logs: outcome.logs, maxRssMB: maxRssMB(), droppedBytes },
       Buffer.from(outcome.body),
     );
   } else {
@@ -207,6 +214,7 @@ async function onInvoke(msg, body) {
       error: outcome.error,
       logs: outcome.logs,
       maxRssMB: maxRssMB(),
+      droppedBytes,
     });
   }
 }

@@ -97,7 +97,7 @@ function startCapture() {
 
 function stopCapture() {
   let text = (logParts ?? []).join('');
-  if (logDropped) text += `\n[nimbus: ${logDropped} more characters of log output were truncated]\n`;
+  if (logDropped) text += `\n[nimbus: ${logDropped} more bytes of log output were truncated]\n`;
   logParts = undefined;
   return text;
 }
@@ -108,7 +108,7 @@ function appendLog(text) {
   if (logParts) {
     if (logChars + text.length > MAX_LOG_CHARS) {
       const keep = Math.max(0, MAX_LOG_CHARS - logChars);
-      logDropped += text.length - keep;
+      logDropped += Buffer.byteLength(text.slice(keep));
       text = text.slice(0, keep);
     }
     logParts.push(text);
@@ -417,8 +417,16 @@ async function finish(inv, outcome) {
 function sendOutcome(inv, outcome, cb) {
   const logs = stopCapture();
   const rss = maxRssMB();
-  if (outcome.ok) send({ t: 'result', id: inv.id, ok: true, logs, maxRssMB: rss }, outcome.body, cb);
-  else send({ t: 'result', id: inv.id, ok: false, error: outcome.error, logs, maxRssMB: rss }, undefined, cb);
+  // logDropped keeps the count of the capture just stopped until the next one starts.
+  const droppedBytes = logDropped;
+  if (outcome.ok)
+    send({ t: 'result', id: inv.id, ok: true, logs, maxRssMB: rss, droppedBytes }, outcome.body, cb);
+  else
+    send(
+      { t: 'result', id: inv.id, ok: false, error: outcome.error, logs, maxRssMB: rss, droppedBytes },
+      undefined,
+      cb,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

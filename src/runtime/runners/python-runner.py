@@ -15,7 +15,8 @@ import resource
 
 FD = 3
 # Why a cap: logs travel inside the JSON frame header; a runaway print loop must not produce a
-# header of hundreds of MB. 1 MiB per invocation is far above anything a human reads.
+# header of hundreds of MB. 1 MiB per invocation is far above anything a human reads. The host
+# keeps the same 1 MiB of what reaches it (MAX_LOG_BYTES in src/runtime/process/output-budget.ts).
 MAX_LOG_BYTES = 1024 * 1024
 RUNNER_FILE = os.path.abspath(__file__)
 
@@ -90,6 +91,8 @@ class _Capture(object):
         self.parts = None
         self.size = 0
         self.dropped = 0
+        # UTF-8 bytes the last stop()ped capture dropped (the result frame's droppedBytes).
+        self.last_dropped = 0
 
     def start(self):
         with self.lock:
@@ -101,6 +104,7 @@ class _Capture(object):
         with self.lock:
             parts, dropped = self.parts or [], self.dropped
             self.parts = None
+            self.last_dropped = dropped
         text = "".join(parts)
         if dropped:
             text += "\n[nimbus: %d more bytes of log output were truncated]\n" % dropped
@@ -113,7 +117,7 @@ class _Capture(object):
             if self.parts is not None:
                 if self.size + len(text) > MAX_LOG_BYTES:
                     keep = max(0, MAX_LOG_BYTES - self.size)
-                    self.dropped += len(text) - keep
+                    self.dropped += len(text[keep:].encode("utf-8", "replace"))
                     text = text[:keep]
                 self.parts.append(text)
                 self.size += len(text)
@@ -450,6 +454,7 @@ def invoke(cfg, fn, header, body):
         out["ok"] = True
     out["logs"] = logs
     out["maxRssMB"] = _max_rss_mb()
+    out["droppedBytes"] = _capture.last_dropped
     return out, payload, exit_code
 
 
