@@ -1,7 +1,6 @@
 // Composition root: opens the store, creates credentials on first start, starts the runtime
 // backends, the warm pool, the invoke and async services and the HTTP server.
 
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createApiServer } from '../api/http-server.js';
@@ -26,6 +25,7 @@ import type { ServiceContext } from '../services/service-context.js';
 import { defaultStoreUrl, openStore } from '../store/open-store.js';
 import { API_SOCKET_ENV } from '../runtime/lambda-environment.js';
 import { apiSocketPath, closeApiSocket, listenApiSocket } from './api-socket.js';
+import { prepareDataDir, removeRunDir, sandboxRunDir } from './data-dir.js';
 import type { Platform } from './platform.js';
 import { wireResources } from './resource-wiring.js';
 import { compileServerOptions, type ServerOptionsInput } from './server-options.js';
@@ -57,7 +57,7 @@ const ACCOUNT_ID = '000000000000';
 export async function startServer(input: ServerOptionsInput = {}): Promise<NimbusServer> {
   const options = compileServerOptions(input);
   const { logger } = options;
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  prepareDataDir(options.dataDir);
 
   const store =
     options.storeInstance ?? (await openStore({ url: options.store ?? defaultStoreUrl(options.dataDir) }));
@@ -70,9 +70,12 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const rootCredentials = await auth.bootstrap();
 
     // The API on a unix socket, for the SDK inside function sandboxes (which have no network).
-    const apiSocket = apiSocketPath(options.dataDir);
+    // Outside the data dir: what sandboxes mount must be reachable by their user (see data-dir.ts).
+    const runDir = sandboxRunDir(options.dataDir);
+    cleanups.push(async () => removeRunDir(runDir));
+    const apiSocket = apiSocketPath(runDir);
     const backends = await createBackends({
-      workDir: join(options.dataDir, 'run'),
+      workDir: runDir,
       apiSocketDir: dirname(apiSocket),
       sandbox: options.sandbox,
       bwrapPath: options.bwrapPath,

@@ -1,7 +1,20 @@
 // Bubblewrap sandbox: the bwrap argument list for one runner, and the probe that decides whether it works.
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants, lstatSync, readlinkSync, realpathSync, existsSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Where the function's code appears inside the sandbox (Lambda's `LAMBDA_TASK_ROOT`). */
@@ -16,11 +29,20 @@ export const SANDBOX_API_DIR = '/run/nimbus';
 export const SANDBOX_API_SOCKET = `${SANDBOX_API_DIR}/api.sock`;
 /** The unprivileged user functions run as (nobody/nogroup), inside and, when we are root, outside. */
 export const SANDBOX_UID = 65534;
+/** The fd bwrap reads the seccomp program from (`--seccomp 9`); the launcher redirects it from a file. */
+export const SECCOMP_FD = 9;
+/**
+ * Cap of the sandbox's /dev/shm tmpfs in MB (it is `tmpSize` when that is smaller). POSIX shared
+ * memory and semaphores (Python's multiprocessing) need a little; without a cap bwrap's /dev is a
+ * tmpfs of half the host's RAM that any function could fill. AWS Lambda has no /dev/shm at all.
+ */
+export const SANDBOX_SHM_MAX_MB = 64;
 
 /**
- * The filesystem is an allowlist, not `--ro-bind / /` with holes: when the server runs as root
- * without a second user available, the sandbox's uid maps to host root, and owner permission
- * bits would then let it read root's 0600 files (/etc/shadow, keys) if they were visible at all.
+ * The filesystem is an allowlist, not `--ro-bind / /` with holes: should the sandbox's uid ever
+ * map to host root (a root server whose bwrap cannot run as nobody, see {@link probeBwrap}),
+ * owner permission bits would let it read root's 0600 files (/etc/shadow, keys) if they were
+ * visible at all.
  * Only these /etc entries are shared; everything else (data dirs, /root, /home, the server's
  * cwd, /opt) simply does not exist inside.
  */
@@ -69,6 +91,12 @@ export interface SandboxSpec {
    * socket needs no write access to the mount, only to the socket's own mode bits.
    */
   readonly apiSocketDir?: string | undefined;
+  /**
+   * The fd (inherited by bwrap) holding the compiled seccomp program (see seccomp/), passed as
+   * `--seccomp FD`. bwrap loads it right before it execs the runner, so its own setup is not
+   * filtered; it is never applied to the host.
+   */
+  readonly seccompFd?: number | undefined;
 }
 
 /** Mount a top-level dir (/bin, /lib, ...) the way the host has it: merged-/usr symlink or directory. */
@@ -100,9 +128,26 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     SANDBOX_TASK_ROOT,
     '--proc',
     '/proc',
+    // Global sysctls and the sysrq trigger read-only whatever uid the sandbox maps to (bwrap
+    // covers them itself only when they look writable to it). The source is the host's procfs,
+    // but /proc/sys shows the namespaces of the process that reads it: the sandbox's own.
+    '--ro-bind',
+    '/proc/sys',
+    '/proc/sys',
+    '--ro-bind-try', // absent on kernels without CONFIG_MAGIC_SYSRQ
+    '/proc/sysrq-trigger',
+    '/proc/sysrq-trigger',
     '--dev',
     '/dev',
     // bwrap ≥ 0.5 applies --size to the next --tmpfs (checked: 0.8.0 here).
+    '--size',
+    String(Math.min(spec.tmpSizeMB, SANDBOX_SHM_MAX_MB) * 1024 * 1024),
+    '--tmpfs',
+    '/dev/shm',
+    // --dev's tmpfs (half the host's RAM, owned by the sandbox user) read-only: the device
+    // nodes stay writable (they are separate bind mounts), nothing else under /dev is.
+    '--remount-ro',
+    '/dev',
     '--size',
     String(spec.tmpSizeMB * 1024 * 1024),
     '--tmpfs',
@@ -129,6 +174,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     '--clearenv',
   );
   for (const [key, value] of Object.entries(spec.env)) args.push('--setenv', key, value);
+  if (spec.seccompFd !== undefined) args.push('--seccomp', String(spec.seccompFd));
   // bwrap's root is a writable tmpfs until this: nothing outside /tmp may be written.
   args.push('--remount-ro', '/');
   return args;
@@ -141,7 +187,18 @@ export function binariesOutsideUsr(paths: readonly string[]): string[] {
 
 /** Result of {@link probeBwrap}. */
 export type BwrapProbe =
-  | { readonly ok: true; readonly bwrap: string; readonly runAsNobody: boolean }
+  | {
+      readonly ok: true;
+      readonly bwrap: string;
+      /** Start bwrap as {@link SANDBOX_UID} (the server is root and that works). */
+      readonly runAsNobody: boolean;
+      /**
+       * Why bwrap could not start as an unprivileged user when the server is root (then it runs
+       * as root and the sandbox's uid maps to host root); undefined when it could, or when the
+       * server is not root (the sandbox then maps to the server's own uid).
+       */
+      readonly hostRootReason?: string | undefined;
+    }
   | { readonly ok: false; readonly reason: string };
 
 /** The first `dir/name` that exists and is executable, or undefined. */
@@ -158,30 +215,57 @@ export function findExecutable(name: string, dirs: readonly string[]): string | 
   return undefined;
 }
 
-function runProbe(bwrap: string, args: string[], asNobody: boolean): Promise<string | null> {
+function runProbe(
+  bwrap: string,
+  args: string[],
+  asNobody: boolean,
+  seccompFile: string,
+): Promise<string | null> {
   return new Promise((resolve) => {
+    let seccomp: number;
+    try {
+      seccomp = openSync(seccompFile, 'r');
+    } catch (err) {
+      resolve((err as Error).message);
+      return;
+    }
+    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'ignore', 'pipe'];
+    stdio[SECCOMP_FD] = seccomp;
+    for (let fd = 3; fd < SECCOMP_FD; fd++) stdio[fd] = 'ignore';
     const child = spawn(bwrap, args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio,
       ...(asNobody ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : {}),
     });
+    closeSync(seccomp);
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err) => resolve(err.message));
     child.on('close', (code) => resolve(code === 0 ? null : stderr.trim() || `exit code ${code}`));
   });
 }
 
+/** What {@link probeBwrap} builds a sandbox from: the directories a runner will really get. */
+export interface BwrapProbeOptions {
+  readonly runnersDir: string;
+  /** An existing slot directory (e.g. the slots dir itself). */
+  readonly slotProbeDir: string;
+  /** The compiled seccomp program (bwrap gets it on {@link SECCOMP_FD}). */
+  readonly seccompFile: string;
+  readonly apiSocketDir?: string | undefined;
+  /** Use this bwrap instead of the one on PATH. */
+  readonly bwrapPath?: string | undefined;
+}
+
 /**
- * Check that bwrap exists and can build the sandbox we use, with the real runner and slot
- * directories (so a slot dir nobody cannot traverse is caught here, not on first invoke). When
- * the server is root, first try running bwrap itself as nobody: then the sandbox is an ordinary
- * unprivileged user on the host too, not host-root-without-capabilities.
+ * Check that bwrap exists and can build the sandbox we use, with the real runner, slot and API
+ * socket directories and the seccomp filter (so a directory nobody cannot traverse is caught
+ * here, not on first invoke). When the server is root, bwrap must run as nobody: bwrap started
+ * by root maps the sandbox's uid to host root (`65534 0 1` in uid_map), whose only limits are
+ * the dropped capabilities; as nobody, the sandbox is an ordinary unprivileged user on the host.
+ * Only if that fails is bwrap tried as root, and the result says why ({@link BwrapProbe}).
  */
-export async function probeBwrap(
-  runnersDir: string,
-  slotProbeDir: string,
-  bwrapPath?: string,
-): Promise<BwrapProbe> {
+export async function probeBwrap(options: BwrapProbeOptions): Promise<BwrapProbe> {
+  const { bwrapPath } = options;
   const bwrap =
     bwrapPath ?? findExecutable('bwrap', (process.env.PATH ?? '/usr/bin:/bin').split(':').concat('/usr/bin'));
   if (bwrap === undefined || (bwrapPath !== undefined && !existsSync(bwrapPath))) {
@@ -189,35 +273,75 @@ export async function probeBwrap(
   }
   const args = [
     ...bwrapArgs({
-      slotDir: slotProbeDir,
-      runnersDir,
+      slotDir: options.slotProbeDir,
+      runnersDir: options.runnersDir,
       tmpSizeMB: 1,
       network: false,
       env: { PATH: SANDBOX_PATH },
       extraBinaries: binariesOutsideUsr([process.execPath]),
+      apiSocketDir: options.apiSocketDir,
+      seccompFd: SECCOMP_FD,
     }),
     realpathSync(process.execPath),
     '-e',
     '0',
   ];
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot && everyoneCanReach(slotProbeDir) && everyoneCanReach(runnersDir)) {
-    const err = await runProbe(bwrap, args, true);
-    if (err === null) return { ok: true, bwrap, runAsNobody: true };
+  if (process.getuid?.() !== 0) {
+    const err = await runProbe(bwrap, args, false, options.seccompFile);
+    return err === null
+      ? { ok: true, bwrap, runAsNobody: false }
+      : { ok: false, reason: `bwrap cannot create the sandbox: ${err}` };
   }
-  const err = await runProbe(bwrap, args, false);
-  if (err === null) return { ok: true, bwrap, runAsNobody: false };
-  return { ok: false, reason: `bwrap cannot create the sandbox: ${err}` };
+  const unreachable = [options.slotProbeDir, options.runnersDir, options.apiSocketDir, options.seccompFile]
+    .filter((p): p is string => p !== undefined)
+    .find((p) => !sandboxUserCanReach(p));
+  const asNobody = unreachable
+    ? `${unreachable} is not reachable by uid ${SANDBOX_UID}`
+    : await runProbe(bwrap, args, true, options.seccompFile);
+  if (asNobody === null) return { ok: true, bwrap, runAsNobody: true };
+  const asRoot = await runProbe(bwrap, args, false, options.seccompFile);
+  if (asRoot === null) return { ok: true, bwrap, runAsNobody: false, hostRootReason: asNobody };
+  return {
+    ok: false,
+    reason: `bwrap cannot create the sandbox: ${asRoot} (as uid ${SANDBOX_UID}: ${asNobody})`,
+  };
 }
 
-/** Whether "others" may traverse every ancestor of `path` (bwrap as nobody must open it). */
-function everyoneCanReach(path: string): boolean {
-  for (let dir = path; ; dir = dirname(dir)) {
+/**
+ * Whether uid/gid {@link SANDBOX_UID} may traverse every ancestor of `path` (bwrap as nobody
+ * must open it): by the "other" bit, or the group bit of a directory whose group is the
+ * sandbox's (how {@link makeSandboxDir} restricts the run directory to that user).
+ */
+function sandboxUserCanReach(path: string): boolean {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
     try {
-      if ((lstatSync(dir).mode & 0o001) === 0) return false;
+      const st = statSync(dir);
+      const ok =
+        (st.mode & 0o001) !== 0 ||
+        (st.gid === SANDBOX_UID && (st.mode & 0o010) !== 0) ||
+        (st.uid === SANDBOX_UID && (st.mode & 0o100) !== 0);
+      if (!ok) return false;
     } catch {
       return false;
     }
     if (dir === '/') return true;
+  }
+}
+
+/**
+ * Create `dir` (and parents) as a directory of the sandbox run tree: reachable by the sandbox's
+ * host user and nobody else. When the server is root that user is {@link SANDBOX_UID}: the
+ * directory is root-owned, group {@link SANDBOX_UID} (nogroup), mode 0710, so bwrap started as
+ * nobody may pass through it but other host users may not, and nobody may not list it. When
+ * the server is not root, the sandbox maps to the server's own uid: mode 0700. Existing
+ * directories are brought to that mode and group.
+ */
+export function makeSandboxDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (process.getuid?.() === 0) {
+    chownSync(dir, 0, SANDBOX_UID);
+    chmodSync(dir, 0o710);
+  } else {
+    chmodSync(dir, 0o700);
   }
 }

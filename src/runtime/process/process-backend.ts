@@ -1,6 +1,6 @@
 // The `process` tier: sandboxed runner processes from a pre-started pool per runtime, with cgroup limits.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +13,13 @@ import {
   binariesOutsideUsr,
   bwrapArgs,
   findExecutable,
-  probeBwrap,
+  makeSandboxDir,
   SANDBOX_API_SOCKET,
   SANDBOX_PATH,
   SANDBOX_RUNTIME_DIR,
   SANDBOX_TASK_ROOT,
   SANDBOX_UID,
+  SECCOMP_FD,
 } from './bwrap-sandbox.js';
 import { detectCgroups, RUNNER_MEMORY_OVERHEAD_MB } from './cgroup-limits.js';
 import type { CgroupManager } from './cgroup-limits.js';
@@ -27,7 +28,9 @@ import type { Launcher } from './launcher-pool.js';
 import { ProcessInstance } from './process-instance.js';
 import { RUNNER_COMMANDS, takesHeapFlag } from './runner-commands.js';
 import { RunnerProcess } from './runner-process.js';
-import { createSlot, populateSlot, removeSlot } from './slot-dir.js';
+import { setUpSandbox } from './sandbox-setup.js';
+import type { SandboxSetup } from './sandbox-setup.js';
+import { createSlot, ownerDirName, populateSlot, removeSlot, removeStaleOwnerDirs } from './slot-dir.js';
 
 /** Where the runner scripts live on the host (next to this file's parent in src/ and dist/). */
 export const RUNNERS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../runners');
@@ -46,7 +49,12 @@ export interface BackendLogger {
 
 /** Options of {@link ProcessBackend.create}. */
 export interface ProcessBackendOptions {
-  /** Host directory for per-runner slot directories (the server passes `<dataDir>/run`). */
+  /**
+   * The sandbox run directory: what sandboxes mount lives under it (this backend's slots, its
+   * copy of the runner scripts, the seccomp program), in a subdirectory per backend that the
+   * next start removes if its process is gone. The server passes a directory outside the data
+   * dir (see src/server/data-dir.ts) so no data-dir path shows in a sandbox's mountinfo.
+   */
   readonly workDir: string;
   /** `auto`: bwrap when usable; `required`: fail without it; `off`: never sandbox. */
   readonly sandbox: 'auto' | 'required' | 'off';
@@ -72,7 +80,9 @@ export class ProcessBackend implements RuntimeBackend {
   /** How memory limits are enforced: a cgroup per instance, or heap flag plus RSS watchdog. */
   readonly memoryEnforcement: 'cgroup' | 'watchdog';
   readonly #options: ProcessBackendOptions;
-  readonly #bwrap: { path: string; runAsNobody: boolean } | undefined;
+  readonly #bwrap: SandboxSetup | undefined;
+  /** This backend's directory under the run dir (slots, runner scripts, seccomp program). */
+  readonly #ownDir: string;
   readonly #cgroups: CgroupManager | null;
   /** With cgroups: shells parked inside fresh cgroups, in which runners are started. */
   readonly #launchers: LauncherPool | undefined;
@@ -90,18 +100,27 @@ export class ProcessBackend implements RuntimeBackend {
   #closed = false;
   #closing: Promise<void> | undefined;
 
+  /**
+   * Whether the sandbox's uid maps to host root: the server is root and bwrap could only run as
+   * root (`sandbox: auto` accepts that with a warning; `required` refuses to start).
+   */
+  readonly sandboxMapsToHostRoot: boolean;
+
   private constructor(
     options: ProcessBackendOptions,
-    bwrap: { path: string; runAsNobody: boolean } | undefined,
+    bwrap: SandboxSetup | undefined,
     cgroups: CgroupManager | null,
+    ownDir: string,
   ) {
     this.#options = options;
     this.#bwrap = bwrap;
     this.sandboxed = bwrap !== undefined;
+    this.sandboxMapsToHostRoot = bwrap !== undefined && !bwrap.runAsNobody && process.getuid?.() === 0;
+    this.#ownDir = ownDir;
     this.#cgroups = cgroups;
     this.memoryEnforcement = cgroups ? 'cgroup' : 'watchdog';
     this.#prlimit = findExecutable('prlimit', ['/usr/bin', '/bin', '/usr/sbin', '/sbin']);
-    this.#slotsDir = join(options.workDir, 'slots');
+    this.#slotsDir = join(ownDir, 'slots');
     this.#prewarm = { ...DEFAULT_PREWARM, ...options.prewarm };
     this.#launchers = cgroups
       ? new LauncherPool(
@@ -109,7 +128,7 @@ export class ProcessBackend implements RuntimeBackend {
           {
             uid: bwrap?.runAsNobody ? SANDBOX_UID : undefined,
             env: runnerEnv(bwrap !== undefined),
-            cwd: options.workDir,
+            cwd: ownDir,
           },
           PARKED_LAUNCHERS,
         )
@@ -121,22 +140,21 @@ export class ProcessBackend implements RuntimeBackend {
    * Throws `SandboxUnavailableError` when `sandbox: 'required'` and bwrap is unusable.
    */
   static async create(options: ProcessBackendOptions): Promise<ProcessBackend> {
-    const slotsDir = join(options.workDir, 'slots');
-    mkdirSync(slotsDir, { recursive: true, mode: 0o755 });
-    let bwrap: { path: string; runAsNobody: boolean } | undefined;
-    if (options.sandbox !== 'off') {
-      const probe = await probeBwrap(RUNNERS_DIR, slotsDir, options.bwrapPath);
-      if (probe.ok) {
-        bwrap = { path: probe.bwrap, runAsNobody: probe.runAsNobody };
-      } else if (options.sandbox === 'required') {
-        throw new NimbusError(
-          'SandboxUnavailableError',
-          `sandbox: required is set but ${probe.reason}. Install bubblewrap (apt install bubblewrap) and allow ` +
-            'unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), or set sandbox: auto.',
-        );
-      } else {
-        options.logger?.warn(`running functions WITHOUT a sandbox: ${probe.reason}`);
-      }
+    makeSandboxDir(options.workDir);
+    const stale = await removeStaleOwnerDirs(options.workDir);
+    if (stale.length > 0) {
+      options.logger?.info(`removed ${stale.length} sandbox director(ies) left by a stopped server`);
+    }
+    const ownDir = join(options.workDir, ownerDirName());
+    const slotsDir = join(ownDir, 'slots');
+    makeSandboxDir(ownDir);
+    makeSandboxDir(slotsDir);
+    let bwrap: SandboxSetup | undefined;
+    try {
+      bwrap = await setUpSandbox(options, { ownDir, slotsDir, runnersSource: RUNNERS_DIR });
+    } catch (err) {
+      await rm(ownDir, { recursive: true, force: true });
+      throw err;
     }
     const cgroups = detectCgroups();
     if (!cgroups) {
@@ -144,7 +162,7 @@ export class ProcessBackend implements RuntimeBackend {
         'no writable cgroup: memory limits use a V8 heap flag and an RSS watchdog, no pids limit',
       );
     }
-    const backend = new ProcessBackend(options, bwrap, cgroups);
+    const backend = new ProcessBackend(options, bwrap, cgroups, ownDir);
     backend.#launchers?.topUp();
     for (const runtime of Object.keys(backend.#prewarm) as RuntimeName[]) {
       if (!backend.supports(runtime) || (backend.#prewarm[runtime] ?? 0) <= 0) continue;
@@ -220,7 +238,7 @@ export class ProcessBackend implements RuntimeBackend {
       while (this.#startingTotal() > 0) await new Promise((r) => setTimeout(r, 10));
       await Promise.all([...this.#allRunners].map((r) => this.#discard(r)));
       await this.#launchers?.close();
-      await rm(this.#slotsDir, { recursive: true, force: true });
+      await rm(this.#ownDir, { recursive: true, force: true });
       this.#cgroups?.close();
     })();
     return this.#closing;
@@ -270,8 +288,7 @@ export class ProcessBackend implements RuntimeBackend {
           if (this.#closed) return this.#discard(runner);
           runner.handlers = {
             onFrame() {},
-            onOutput: (chunk) =>
-              this.#options.logger?.info(`[runner ${runner.id}] ${chunk.toString().trimEnd()}`),
+            onOutput: (text) => this.#options.logger?.info(`[runner ${runner.id}] ${text.trimEnd()}`),
             onExit: () => {
               const list = this.#idle.get(key);
               const at = list?.indexOf(runner) ?? -1;
@@ -317,6 +334,7 @@ export class ProcessBackend implements RuntimeBackend {
     const id = `${runtime}-${process.pid}-${++nextRunnerId}`;
     const slotDir = this.#slotDir(id);
     const runnersDir = this.#bwrap ? SANDBOX_RUNTIME_DIR : RUNNERS_DIR;
+    const seccompFile = this.#bwrap?.seccompFile;
     const heapMB = !this.#cgroups && takesHeapFlag(runtime) ? shape.memory : undefined;
     const command = RUNNER_COMMANDS[runtime]({
       runnersDir,
@@ -326,9 +344,11 @@ export class ProcessBackend implements RuntimeBackend {
     const env = runnerEnv(this.#bwrap !== undefined);
     const bwrap = this.#bwrap && {
       path: this.#bwrap.path,
+      fdFiles: seccompFile === undefined ? undefined : { [SECCOMP_FD]: seccompFile },
       args: bwrapArgs({
         slotDir,
-        runnersDir: RUNNERS_DIR,
+        runnersDir: this.#bwrap.runnersDir,
+        seccompFd: seccompFile === undefined ? undefined : SECCOMP_FD,
         tmpSizeMB: shape.tmpSize,
         network: shape.network,
         env,
@@ -352,7 +372,7 @@ export class ProcessBackend implements RuntimeBackend {
         bwrap,
         uid: this.#bwrap?.runAsNobody ? SANDBOX_UID : undefined,
         env,
-        cwd: this.#options.workDir,
+        cwd: this.#ownDir,
         prlimit: this.#prlimit ? { path: this.#prlimit, nofile: shape.maxOpenFiles } : undefined,
         launcher: launcher && { child: launcher.child, nofile: shape.maxOpenFiles },
       });

@@ -2,7 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder } from '../frame-protocol.js';
 import type { Frame, HostMessage } from '../frame-protocol.js';
@@ -12,12 +12,8 @@ import type { RunnerCommand } from './runner-commands.js';
 /** Callbacks a runner reports to; the pool sets idle ones, an instance replaces them. */
 export interface RunnerHandlers {
   onFrame(frame: Frame): void;
-  /**
-   * Bytes the process wrote to fd 1 or fd 2 (not captured by the runner itself), as read: the
-   * pipes are never paused, so a flood is drained at pipe speed and the handler decides what to
-   * keep (see output-budget.ts). Raw bytes, so what is dropped is never decoded.
-   */
-  onOutput(chunk: Buffer, fd: number): void;
+  /** Text the process wrote to fd 1 or fd 2 (not captured by the runner itself). */
+  onOutput(text: string): void;
   /** The process exited and its pipes are drained. */
   onExit(code: number | null, signal: NodeJS.Signals | null): void;
 }
@@ -27,7 +23,14 @@ export interface RunnerStartOptions {
   readonly id: string;
   readonly command: RunnerCommand;
   /** `bwrap` path and its arguments (without the command), or undefined to run unsandboxed. */
-  readonly bwrap?: { readonly path: string; readonly args: readonly string[] } | undefined;
+  readonly bwrap?:
+    | {
+        readonly path: string;
+        readonly args: readonly string[];
+        /** Files bwrap gets open read-only on these fds (fd → host path): the seccomp program. */
+        readonly fdFiles?: Readonly<Record<number, string>> | undefined;
+      }
+    | undefined;
   /** Start the process as this uid/gid (root dropping to nobody before bwrap). */
   readonly uid?: number | undefined;
   /** Environment for an unsandboxed runner (bwrap sets the sandboxed one itself). */
@@ -117,8 +120,6 @@ export class RunnerProcess {
   readonly pid: number;
   /** RLIMIT_NOFILE the process started with (undefined without prlimit). */
   readonly nofile: number | undefined;
-  /** Whether it runs inside bwrap (its own pid namespace). */
-  readonly sandboxed: boolean;
   handlers: RunnerHandlers = NOOP_HANDLERS;
   /** The cgroup the process was moved into, once the backend did so. */
   cgroup: InstanceCgroup | undefined;
@@ -127,9 +128,8 @@ export class RunnerProcess {
   #exited = false;
   #closed: Promise<void>;
 
-  private constructor(id: string, child: ChildProcess, nofile: number | undefined, sandboxed: boolean) {
+  private constructor(id: string, child: ChildProcess, nofile: number | undefined) {
     this.id = id;
-    this.sandboxed = sandboxed;
     this.child = child;
     this.pid = child.pid as number;
     this.nofile = nofile;
@@ -139,15 +139,17 @@ export class RunnerProcess {
       try {
         frames = this.#decoder.push(chunk);
       } catch (err) {
-        this.handlers.onOutput(Buffer.from(`[nimbus] ${(err as Error).message}; killing the runner\n`), 2);
+        this.handlers.onOutput(`[nimbus] ${(err as Error).message}; killing the runner\n`);
         this.kill();
         return;
       }
       for (const frame of frames) this.handlers.onFrame(frame);
     });
     this.#channel.on('error', () => {}); // EPIPE after the runner died: exit handles it.
-    child.stdout?.on('data', (chunk: Buffer) => this.handlers.onOutput(chunk, 1));
-    child.stderr?.on('data', (chunk: Buffer) => this.handlers.onOutput(chunk, 2));
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.setEncoding('utf8');
+      stream?.on('data', (text: string) => this.handlers.onOutput(text));
+    }
     this.#closed = new Promise((resolve) => {
       let done = false;
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -178,7 +180,11 @@ export class RunnerProcess {
         return Promise.reject(new Error(`runner ${options.id}: its launcher exited while parked`));
       }
       // `ulimit -n N` sets soft and hard like `prlimit --nofile=N:N`, one exec fewer.
-      const script = `ulimit -n ${nofile} || exit 126\nexec ${argv.map(shellQuote).join(' ')} </dev/null\n`;
+      // `N<file` is opened by the launcher, which already runs as the sandbox's host user.
+      const fdFiles = Object.entries(options.bwrap?.fdFiles ?? {}).map(
+        ([fd, path]) => ` ${fd}<${shellQuote(path)}`,
+      );
+      const script = `ulimit -n ${nofile} || exit 126\nexec ${argv.map(shellQuote).join(' ')} </dev/null${fdFiles.join('')}\n`;
       child.stdin?.on('error', () => {}); // EPIPE if it died meanwhile: the exit reports it.
       child.stdin?.end(script);
     } else {
@@ -187,16 +193,25 @@ export class RunnerProcess {
         argv = [options.prlimit.path, `--nofile=${n}:${n}`, '--', ...argv];
       }
       nofile = options.prlimit?.nofile;
+      const stdio = runnerStdio('ignore');
+      const opened: number[] = [];
+      for (const [target, path] of Object.entries(options.bwrap?.fdFiles ?? {})) {
+        for (let i = stdio.length; i < Number(target); i++) stdio[i] = 'ignore';
+        const fd = openSync(path, 'r');
+        opened.push(fd);
+        stdio[Number(target)] = fd;
+      }
       child = spawn(argv[0] as string, argv.slice(1), {
-        stdio: runnerStdio('ignore'),
+        stdio,
         env: options.env,
         cwd: options.cwd,
         // Own process group: one kill(-pid) reaches bwrap and everything it started.
         detached: true,
         ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
       });
+      for (const fd of opened) closeSync(fd);
     }
-    const runner = new RunnerProcess(options.id, child, nofile, options.bwrap !== undefined);
+    const runner = new RunnerProcess(options.id, child, nofile);
     return new Promise((resolve, reject) => {
       let output = '';
       const timer = setTimeout(() => {
@@ -217,8 +232,8 @@ export class RunnerProcess {
           runner.handlers = NOOP_HANDLERS;
           resolve(runner);
         },
-        onOutput(chunk) {
-          if (output.length < 4096) output += chunk.toString('utf8', 0, Math.min(chunk.length, 4096));
+        onOutput(text) {
+          if (output.length < 4096) output += text;
         },
         onExit(code, signal) {
           clearTimeout(timer);

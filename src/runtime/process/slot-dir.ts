@@ -1,5 +1,6 @@
 // Per-runner slot directories: an empty dir bind-mounted at /var/task, filled with the code on load.
 
+import { readFileSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -49,4 +50,51 @@ export async function createSlot(dir: string): Promise<void> {
 /** Delete a slot directory and everything in it. */
 export async function removeSlot(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or undefined
+ * when the process does not exist. With the pid it names one process for the life of the boot,
+ * where a pid alone is soon reused (in a container the server is often pid 1 at every start).
+ */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+let nextOwnerDir = 0;
+
+/**
+ * The name of a new directory under the run dir owned by this process (one per backend):
+ * `<pid>.<start time>.<n>`, so the next start can tell a live owner from a dead one.
+ */
+export function ownerDirName(): string {
+  return `${process.pid}.${startTime(process.pid) ?? '0'}.${++nextOwnerDir}`;
+}
+
+/**
+ * Remove the directories a process that no longer runs left under `runDir` (a server killed
+ * with SIGKILL leaves its slots, runner copies and seccomp file behind). Only names of the
+ * {@link ownerDirName} form are considered; a directory whose process still runs (another
+ * server sharing the run dir, or another backend of this one) is left alone. Returns the names
+ * removed.
+ */
+export async function removeStaleOwnerDirs(runDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(runDir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((name) => {
+    const m = /^(\d+)\.(\d+)\.\d+$/.exec(name);
+    return m !== null && startTime(Number(m[1])) !== m[2];
+  });
+  await Promise.all(stale.map((name) => rm(join(runDir, name), { recursive: true, force: true })));
+  return stale;
 }
