@@ -61,6 +61,17 @@ export const ERROR_CODES = {
     summary:
       "The AWS Signature V4 does not match (a wrong secret and an unknown access key id get this same answer), is expired, is scoped to another service or region than the server's (`NIMBUS_REGION`), or leaves the body unsigned where the API requires it (Lambda, SQS).",
   },
+  ExpiredTokenException: {
+    status: 403,
+    retryable: false,
+    summary:
+      'The app token (`nbt_app_…`) is past its expiry (12 h after issue); functions get a fresh one with each new instance.',
+  },
+  TokenRevokedException: {
+    status: 403,
+    retryable: false,
+    summary: 'The app token was revoked (`nimbus tokens revoke`); the app\'s new instances get a new one.',
+  },
   MissingAuthenticationTokenException: {
     status: 403,
     retryable: false,
@@ -70,6 +81,18 @@ export const ERROR_CODES = {
     status: 403,
     retryable: false,
     summary: 'The credentials are valid but not allowed to do this.',
+  },
+  NetworkNotAllowedException: {
+    status: 403,
+    retryable: false,
+    summary:
+      'Only principals allowed to use the network may create webhook subscriptions: root, a `*` or `network:*` token, or the token of an app with a `network: true` function.',
+  },
+  WebhookTargetDeniedException: {
+    status: 403,
+    retryable: false,
+    summary:
+      'The webhook URL resolves to a loopback, private, link-local, metadata or other special address the egress policy denies; allow it with `--webhook-allow`.',
   },
   ServiceException: {
     status: 500,

@@ -19,6 +19,7 @@ import { handleS3 } from './s3/s3-facade.js';
 import { schedulesRoutes } from './schedules-routes.js';
 import { handleSqs } from './sqs/sqs-facade.js';
 import { tablesRoutes } from './tables-routes.js';
+import { tokensRoutes } from './tokens-routes.js';
 import { topicsRoutes } from './topics-routes.js';
 import type { AuthMode, RouteEntry, RouteHandler, RouteTable } from './route-context.js';
 import { Router } from './router.js';
@@ -44,6 +45,7 @@ export function buildRouter(): Router<RouteEntry> {
   bucketsRoutes(table);
   tablesRoutes(table);
   schedulesRoutes(table);
+  tokensRoutes(table);
   return router;
 }
 

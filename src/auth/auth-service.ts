@@ -1,8 +1,16 @@
 // AuthService: root bootstrap, issuing keys and tokens, and verifying Bearer and SigV4 requests.
 
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { NimbusError } from '../errors.js';
+import type { AppTokenRecord } from '../store/ports/app-tokens.js';
 import type { AccessKeyRecord, CredentialStore, TokenRecord } from '../store/store.js';
+import {
+  APP_TOKEN_REFRESH_MS,
+  APP_TOKEN_TTL_MS,
+  appTokenMacInput,
+  formatAppToken,
+  parseAppToken,
+} from './app-tokens.js';
 import { parseBearer } from './bearer-auth.js';
 import {
   APP_TOKEN_PREFIX,
@@ -78,6 +86,17 @@ interface CachedToken {
   readonly at: number;
 }
 
+interface CachedAppToken {
+  readonly record: AppTokenRecord | undefined;
+  readonly at: number;
+}
+
+/** An issued app token (the string is shown to the function, never stored). */
+export interface IssuedAppToken {
+  readonly token: string;
+  readonly record: AppTokenRecord;
+}
+
 function sameHex(a: string, b: string): boolean {
   const x = Buffer.from(a, 'latin1');
   const y = Buffer.from(b, 'latin1');
@@ -112,6 +131,12 @@ export class AuthService {
   readonly #keys = new Map<string, CachedKey>();
   readonly #tokens = new Map<string, CachedToken>();
   readonly #signingKeys = new SigningKeyCache();
+  /** App token records by id (revocation state), cached like keys and tokens. */
+  readonly #appTokens = new Map<string, CachedAppToken>();
+  /** The token currently handed to each app's instances. */
+  readonly #currentAppTokens = new Map<string, Promise<IssuedAppToken>>();
+  readonly #revokeListeners: Array<(record: AppTokenRecord) => void> = [];
+  #lastPrune = 0;
   #box: Promise<SecretBox> | undefined;
 
   constructor(store: CredentialStore, options: AuthServiceOptions) {
@@ -202,7 +227,6 @@ export class AuthService {
     const cred = parseBearer(authorizationHeader);
     if (cred.kind === 'token' && cred.token.startsWith(APP_TOKEN_PREFIX)) {
       const app = await this.#verifyAppToken(cred.token);
-      if (app === undefined) throw unrecognized('the app token is not valid on this server');
       return { kind: 'token', name: `app:${app}`, scopes: [`app:${app}`] };
     }
     if (cred.kind === 'token') {
@@ -220,22 +244,125 @@ export class AuthService {
 
   /**
    * The token a function of `app` gets in its environment (`NIMBUS_TOKEN`) for the SDK: scope
-   * `app:<app>`, so it reaches only what the app owns or declares. Derived from the master key
-   * (nothing stored; every node computes the same); rotating the master key revokes them all.
+   * `app:<app>`, so it reaches only what the app owns or declares. The same token is handed out
+   * for {@link APP_TOKEN_REFRESH_MS}, then a new one is issued; a revoked one is replaced at once.
+   * Each is valid {@link APP_TOKEN_TTL_MS} (see app-tokens.ts for why instances never outlive it).
    */
   async appToken(app: string): Promise<string> {
-    const mac = (await this.#secretBox()).mac('app-token', app).toString('base64url');
-    return `${APP_TOKEN_PREFIX}${app}.${mac}`;
+    const current = this.#currentAppTokens.get(app);
+    if (current !== undefined) {
+      const issued = await current.catch(() => undefined);
+      if (
+        issued !== undefined &&
+        this.#now() - issued.record.issuedAt < APP_TOKEN_REFRESH_MS &&
+        (await this.#appTokenRecord(issued.record.id))?.revokedAt === undefined
+      ) {
+        return issued.token;
+      }
+      if (this.#currentAppTokens.get(app) === current) this.#currentAppTokens.delete(app);
+    }
+    let next = this.#currentAppTokens.get(app);
+    if (next === undefined) {
+      next = this.issueAppToken(app);
+      this.#currentAppTokens.set(app, next);
+      next.catch(() => this.#currentAppTokens.delete(app));
+    }
+    return (await next).token;
   }
 
-  async #verifyAppToken(token: string): Promise<string | undefined> {
-    const body = token.slice(APP_TOKEN_PREFIX.length);
-    const dot = body.lastIndexOf('.');
-    if (dot <= 0) return undefined;
-    const app = body.slice(0, dot);
-    const given = Buffer.from(body.slice(dot + 1), 'base64url');
-    const expected = (await this.#secretBox()).mac('app-token', app);
-    return given.length === expected.length && timingSafeEqual(given, expected) ? app : undefined;
+  /**
+   * Issue a new app token: an HMAC under a key derived from the master key over the app, a
+   * random id and its lifetime. The id is recorded (listing, revocation); the token is not.
+   * @param ttlMs Lifetime. @default APP_TOKEN_TTL_MS (12 h)
+   */
+  async issueAppToken(app: string, ttlMs: number = APP_TOKEN_TTL_MS): Promise<IssuedAppToken> {
+    const now = this.#now();
+    const record: AppTokenRecord = {
+      id: randomBytes(16).toString('base64url'),
+      app,
+      issuedAt: now,
+      expiresAt: now + ttlMs,
+    };
+    const box = await this.#secretBox();
+    // Stored before it is handed out, so every node that sees the token finds its record.
+    await this.#store.putAppToken(record);
+    if (now - this.#lastPrune > 60 * 60 * 1000) {
+      // Expired tokens are refused by their expiry alone; their records are kept a day for listings.
+      this.#lastPrune = now;
+      this.#store.deleteExpiredAppTokens(now - 24 * 60 * 60 * 1000).catch(() => undefined);
+    }
+    const mac = box.mac('app-token', appTokenMacInput(record)).toString('base64url');
+    return { token: formatAppToken(record, mac), record };
+  }
+
+  /** App tokens not yet expired (revoked ones included), newest first. */
+  listAppTokens(app?: string): Promise<AppTokenRecord[]> {
+    return this.#store.listAppTokens({ now: this.#now(), app });
+  }
+
+  /**
+   * Revoke one app token. Every node refuses it within the cache TTL (5 s by default); this node
+   * at once, and it hands the app a new token from then on.
+   * @throws NimbusError `ResourceNotFoundException` when no token has this id.
+   */
+  async revokeAppToken(id: string): Promise<AppTokenRecord> {
+    const record = await this.#store.revokeAppToken(id, this.#now());
+    if (record === undefined) {
+      throw new NimbusError(
+        'ResourceNotFoundException',
+        `No app token has the id '${id}'; list them with \`nimbus tokens ls\`.`,
+      );
+    }
+    this.#appTokens.delete(id);
+    const current = this.#currentAppTokens.get(record.app);
+    if (current !== undefined && (await current.catch(() => undefined))?.record.id === id) {
+      this.#currentAppTokens.delete(record.app);
+    }
+    for (const listener of this.#revokeListeners) listener(record);
+    return record;
+  }
+
+  /** Call `listener` after each revocation made through this node (to recycle the app's instances). */
+  onAppTokenRevoked(listener: (record: AppTokenRecord) => void): void {
+    this.#revokeListeners.push(listener);
+  }
+
+  async #verifyAppToken(token: string): Promise<string> {
+    const parsed = parseAppToken(token);
+    if (parsed === undefined) throw unrecognized('the app token is not valid on this server');
+    const { claims, mac } = parsed;
+    const expected = (await this.#secretBox()).mac('app-token', appTokenMacInput(claims));
+    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) {
+      throw unrecognized('the app token is not valid on this server');
+    }
+    const now = this.#now();
+    if (now >= claims.expiresAt) {
+      throw new NimbusError(
+        'ExpiredTokenException',
+        `The app token ${claims.id} of app '${claims.app}' expired at ${new Date(claims.expiresAt).toISOString()}. Functions get a fresh NIMBUS_TOKEN on every new instance; outside a function use a token of your own (nimbus keys).`,
+      );
+    }
+    const record = await this.#appTokenRecord(claims.id);
+    if (record === undefined || record.app !== claims.app) {
+      // Valid MAC but never recorded: issued against another store with the same master key.
+      throw unrecognized('the app token was not issued by this server');
+    }
+    if (record.revokedAt !== undefined) {
+      throw new NimbusError(
+        'TokenRevokedException',
+        `The app token ${claims.id} of app '${claims.app}' was revoked at ${new Date(record.revokedAt).toISOString()}. New instances of the app get a new token; redeploy or wait for the instance to be replaced.`,
+      );
+    }
+    return claims.app;
+  }
+
+  async #appTokenRecord(id: string): Promise<AppTokenRecord | undefined> {
+    const now = this.#now();
+    const hit = this.#appTokens.get(id);
+    if (hit !== undefined && now - hit.at < this.#ttl) return hit.record;
+    const record = await this.#store.getAppToken(id);
+    if (this.#ttl > 0) remember(this.#appTokens, id, { record, at: now });
+    return record;
   }
 
   /**
@@ -250,6 +377,7 @@ export class AuthService {
   clearCache(): void {
     this.#keys.clear();
     this.#tokens.clear();
+    this.#appTokens.clear();
     this.#signingKeys.clear();
   }
 

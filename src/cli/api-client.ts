@@ -53,6 +53,16 @@ export interface FunctionSummary {
   readonly isolation: string;
 }
 
+/** An app token as `GET /v1/tokens` lists it (the token itself is never stored). */
+export interface AppTokenInfo {
+  readonly id: string;
+  readonly app: string;
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+  readonly status: 'active' | 'revoked' | 'expired';
+  readonly revokedAt?: string;
+}
+
 /** A gateway API key as the keys API describes it. */
 export interface ApiKeyInfo {
   readonly id: string;
@@ -307,6 +317,17 @@ export class ApiClient {
   async listKeys(app?: string): Promise<ApiKeyInfo[]> {
     const res = await this.#json<{ keys?: ApiKeyInfo[] }>('GET', '/v1/keys', { query: { app } });
     return res.keys ?? [];
+  }
+
+  /** App tokens (the functions' SDK tokens) not yet expired, newest first (`GET /v1/tokens`). */
+  async listAppTokens(app?: string): Promise<AppTokenInfo[]> {
+    const res = await this.#json<{ tokens?: AppTokenInfo[] }>('GET', '/v1/tokens', { query: { app } });
+    return res.tokens ?? [];
+  }
+
+  /** Revokes one app token by id (`DELETE /v1/tokens/{id}`). */
+  async revokeAppToken(id: string): Promise<AppTokenInfo> {
+    return this.#json('DELETE', `/v1/tokens/${enc(id)}`);
   }
 
   /** A key's plan limits and per-period request counts. */

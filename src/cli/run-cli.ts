@@ -23,6 +23,7 @@ import { rmCommand } from './commands/rm.js';
 import { schedulesCommand } from './commands/schedules.js';
 import { tablesCommand } from './commands/tables.js';
 import { startCommand } from './commands/start.js';
+import { tokensCommand } from './commands/tokens.js';
 import { topicsCommand } from './commands/topics.js';
 import { versionsCommand } from './commands/versions.js';
 
@@ -48,6 +49,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   bucketsCommand,
   schedulesCommand,
   tablesCommand,
+  tokensCommand,
 ];
 
 /** Default API endpoint when neither --endpoint nor NIMBUS_ENDPOINT is set. */

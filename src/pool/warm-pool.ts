@@ -16,6 +16,12 @@ export interface WarmPoolOptions {
   readonly reapIntervalMs?: number;
   /** Reports background failures (e.g. a minInstances spawn that failed). */
   readonly onError?: (err: unknown) => void;
+  /**
+   * The longest an instance is kept, ms: older ones are disposed instead of reused (and reaped
+   * when idle). The server sets it below the lifetime of the app token in the instance's
+   * environment (src/auth/app-tokens.ts). @default Infinity
+   */
+  readonly maxInstanceAgeMs?: number;
 }
 
 /** A leased instance; call exactly one of `release` / `discard` when the invocation is done. */
@@ -41,6 +47,8 @@ interface Slot {
   readonly instance: FunctionInstance;
   readonly group: Group;
   lastUsed: number;
+  /** Epoch ms the instance started. */
+  readonly startedAt: number;
 }
 
 /** Instances of one exact version + code + config (the unit of reuse). */
@@ -86,6 +94,7 @@ export class WarmPool {
   readonly #memoryBudgetMB: number;
   readonly #acquireTimeoutMs: number;
   readonly #onError: (err: unknown) => void;
+  readonly #maxAgeMs: number;
   readonly #groups = new Map<string, Group>();
   /** Live instances (idle + busy + starting) per function name, for maxConcurrency. */
   readonly #perFunction = new Map<string, number>();
@@ -100,6 +109,7 @@ export class WarmPool {
     this.#memoryBudgetMB = options.memoryBudgetMB ?? 8192;
     this.#acquireTimeoutMs = options.acquireTimeoutMs ?? 1000;
     this.#onError = options.onError ?? (() => {});
+    this.#maxAgeMs = options.maxInstanceAgeMs ?? Infinity;
     this.#reaper = setInterval(() => this.#reap(), options.reapIntervalMs ?? 1000);
     this.#reaper.unref();
   }
@@ -208,6 +218,10 @@ export class WarmPool {
         this.#forget(slot);
         continue;
       }
+      if (this.#tooOld(slot)) {
+        this.#dispose(slot);
+        continue;
+      }
       group.busy++;
       this.#stats.warmHits++;
       return this.#lease(slot, false);
@@ -273,7 +287,8 @@ export class WarmPool {
       void instance.dispose();
       throw new NimbusError('ServiceException', 'the server is shutting down');
     }
-    return this.#lease({ instance, group, lastUsed: Date.now() }, true);
+    const now = Date.now();
+    return this.#lease({ instance, group, lastUsed: now, startedAt: now }, true);
   }
 
   #lease(slot: Slot, cold: boolean): Lease {
@@ -286,7 +301,7 @@ export class WarmPool {
         done = true;
         slot.group.busy--;
         slot.lastUsed = Date.now();
-        if (reusable && slot.instance.alive && !this.#closed && !slot.group.retired) {
+        if (reusable && slot.instance.alive && !this.#closed && !slot.group.retired && !this.#tooOld(slot)) {
           const waiter = this.#takeWaiter(slot.group.key);
           if (waiter) {
             slot.group.busy++;
@@ -340,6 +355,10 @@ export class WarmPool {
     }
   }
 
+  #tooOld(slot: Slot): boolean {
+    return Date.now() - slot.startedAt >= this.#maxAgeMs;
+  }
+
   /** Account for an instance that is gone (disposed or found dead). */
   #forget(slot: Slot): void {
     this.#release(slot.group.functionName, slot.group.spec.config.memory);
@@ -376,6 +395,12 @@ export class WarmPool {
         if (oldest.instance.alive && (!expired || total <= minInstances)) break;
         group.idle.shift();
         this.#dispose(oldest);
+        freed = true;
+      }
+      // Instances past their maximum age go whatever their place in the LRU order.
+      for (const slot of group.idle.filter((s) => this.#tooOld(s))) {
+        group.idle.splice(group.idle.indexOf(slot), 1);
+        this.#dispose(slot);
         freed = true;
       }
       this.#dropIfEmpty(group);

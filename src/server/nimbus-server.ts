@@ -4,6 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createApiServer } from '../api/http-server.js';
+import { APP_TOKEN_REFRESH_MS, MAX_INSTANCE_AGE_MS } from '../auth/app-tokens.js';
 import { AuthService } from '../auth/auth-service.js';
 import { CodeCache } from '../deploy/code-cache.js';
 import { AppResourceRegistry } from '../deploy/app-resources.js';
@@ -100,6 +101,8 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const onError = (err: unknown) =>
       logger.error(`background error: ${(err as Error)?.stack ?? String(err)}`);
     const pool = new WarmPool({
+      // An instance never outlives the app token in its environment (src/auth/app-tokens.ts).
+      maxInstanceAgeMs: MAX_INSTANCE_AGE_MS,
       backends,
       memoryBudgetMB: options.memoryBudgetMB,
       acquireTimeoutMs: options.acquireTimeoutMs,
@@ -112,13 +115,19 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     const codeCache = new CodeCache(join(options.dataDir, 'code'), store.code);
 
     const specs = new Map<string, Promise<InstanceSpec>>();
+    /** When each spec was built: rebuilt after APP_TOKEN_REFRESH_MS so new instances get a fresh token. */
+    const specBuilt = new Map<string, number>();
     const specFor = (v: FunctionVersion, qualifier: string | undefined): Promise<InstanceSpec> => {
       const name = lambdaName(v.app, v.name);
       const key = `${name}\u0000${v.version}\u0000${v.createdAt}\u0000${v.codeSha256}\u0000${qualifier ?? ''}`;
       let spec = specs.get(key);
+      if (spec && Date.now() - (specBuilt.get(key) ?? 0) >= APP_TOKEN_REFRESH_MS) spec = undefined;
       if (!spec) {
         // Bounded: stale entries of old deploys are dropped wholesale rather than tracked.
-        if (specs.size > 2000) specs.clear();
+        if (specs.size > 2000) {
+          specs.clear();
+          specBuilt.clear();
+        }
         const sdkEnv = auth.appToken(v.app).then((token) => ({
           [API_SOCKET_ENV]: apiSocket,
           NIMBUS_TOKEN: token,
@@ -136,6 +145,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
         }));
         spec.catch(() => specs.delete(key));
         specs.set(key, spec);
+        specBuilt.set(key, Date.now());
       }
       return spec;
     };
@@ -148,6 +158,19 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
         }
       }
     };
+
+    // A revoked app token is replaced: new specs get a new one, and the app's instances (whose
+    // environment holds the revoked one) are recycled as they finish.
+    auth.onAppTokenRevoked((record) => {
+      specs.clear();
+      specBuilt.clear();
+      store.functions
+        .listFunctions(record.app)
+        .then((versions) => {
+          for (const v of versions) pool.retire(lambdaName(v.app, v.name));
+        })
+        .catch(onError);
+    });
 
     const invoker = new InvokeService({ resolver, pool, logs, specFor });
     // Destinations are bound to the queue/topic services once those exist (they need the dispatcher).

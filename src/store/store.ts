@@ -3,6 +3,7 @@
 
 import type { Alias, FunctionConfig, FunctionVersion } from '../functions/function-model.js';
 import type { AppGatewaySpec } from '../gateway/route-spec.js';
+import type { AppTokenStore } from './ports/app-tokens.js';
 import type { DocumentStore } from './ports/documents.js';
 import type { ObjectStore } from './ports/objects.js';
 import type { QueueStore } from './ports/queues.js';
@@ -316,8 +317,8 @@ export interface TokenRecord {
   readonly createdAt: string;
 }
 
-/** Access keys and bearer tokens. */
-export interface CredentialStore {
+/** Access keys, bearer tokens and issued app tokens. */
+export interface CredentialStore extends AppTokenStore {
   putAccessKey(key: AccessKeyRecord): Promise<void>;
   getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
   putToken(token: TokenRecord): Promise<void>;
@@ -354,6 +355,15 @@ export interface Store {
   readonly documents: DocumentStore;
   /** Schedules and their fired ticks (src/events/schedules). */
   readonly schedules: ScheduleStore;
+  /**
+   * Runs `work` in one transaction over every port: `work` gets a store whose ports all write
+   * through that transaction; it commits when `work` resolves and rolls back when it throws, so
+   * a crash at any point leaves all of it or none (deploys use this). Port methods that open a
+   * transaction of their own join this one. Inside `work` use only `tx`: on SQLite this store's
+   * other calls wait for the transaction's connection, so awaiting one from `work` never returns.
+   * Calling `transaction` on `tx` runs the work in the same transaction.
+   */
+  transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
   /** Close connections. Idempotent. */
   close(): Promise<void>;
 }

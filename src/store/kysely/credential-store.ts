@@ -1,8 +1,20 @@
-// CredentialStore and SettingsStore over Kysely: access keys, bearer tokens, node settings.
+// CredentialStore and SettingsStore over Kysely: access keys, bearer tokens, app tokens, node settings.
 
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { AppTokenRecord } from '../ports/app-tokens.js';
 import type { AccessKeyRecord, CredentialStore, SettingsStore, TokenRecord } from '../store.js';
-import type { Database } from './database.js';
+import { toMs, toMsOrUndefined, type Database } from './database.js';
+import type { AppTokensTable } from './schema/app-tokens.js';
+
+function appToken(row: Selectable<AppTokensTable>): AppTokenRecord {
+  return {
+    id: row.id,
+    app: row.app,
+    issuedAt: toMs(row.issued_at),
+    expiresAt: toMs(row.expires_at),
+    revokedAt: toMsOrUndefined(row.revoked_at),
+  };
+}
 
 /** {@link CredentialStore} for any Kysely dialect. `put*` replaces a record with the same key. */
 export class KyselyCredentialStore implements CredentialStore {
@@ -74,6 +86,51 @@ export class KyselyCredentialStore implements CredentialStore {
           scopes: Object.freeze(JSON.parse(row.scopes) as string[]),
           createdAt: row.created_at,
         };
+  }
+
+  async putAppToken(token: AppTokenRecord): Promise<void> {
+    await this.#db
+      .insertInto('app_tokens')
+      .values({
+        id: token.id,
+        app: token.app,
+        issued_at: token.issuedAt,
+        expires_at: token.expiresAt,
+        revoked_at: token.revokedAt ?? null,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
+  async getAppToken(id: string): Promise<AppTokenRecord | undefined> {
+    const row = await this.#db.selectFrom('app_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : appToken(row);
+  }
+
+  async listAppTokens(options: { now: number; app?: string | undefined }): Promise<AppTokenRecord[]> {
+    let q = this.#db.selectFrom('app_tokens').selectAll().where('expires_at', '>', options.now);
+    if (options.app !== undefined) q = q.where('app', '=', options.app);
+    const rows = await q.orderBy('issued_at', 'desc').orderBy('id').execute();
+    return rows.map(appToken);
+  }
+
+  async revokeAppToken(id: string, at: number): Promise<AppTokenRecord | undefined> {
+    // Keep the first revocation time: revoking twice is not an error and changes nothing.
+    await this.#db
+      .updateTable('app_tokens')
+      .set({ revoked_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
+    return this.getAppToken(id);
+  }
+
+  async deleteExpiredAppTokens(before: number): Promise<number> {
+    const result = await this.#db
+      .deleteFrom('app_tokens')
+      .where('expires_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   async countAccessKeys(): Promise<number> {

@@ -1,6 +1,7 @@
 // The table types both backends share: the one description of the schema Kysely queries against.
 
 import type { ColumnType, Generated } from 'kysely';
+import type { AppTokenTables } from './schema/app-tokens.js';
 import type { DocumentTables } from './schema/documents.js';
 import type { ObjectTables } from './schema/objects.js';
 import type { QueueTables } from './schema/queues.js';
@@ -176,7 +177,8 @@ export interface ApiKeyUsageTable {
 }
 
 /** Every table of the store, as Kysely sees it (the event resources' tables live in schema/). */
-export interface Database extends QueueTables, TopicTables, ObjectTables, DocumentTables, ScheduleTables {
+export interface Database
+  extends QueueTables, TopicTables, ObjectTables, DocumentTables, ScheduleTables, AppTokenTables {
   functions: FunctionsTable;
   function_versions: FunctionVersionsTable;
   aliases: AliasesTable;

@@ -10,6 +10,7 @@ import { migration006Topics } from './006-topics.js';
 import { migration007Buckets } from './007-buckets.js';
 import { migration008Tables } from './008-tables.js';
 import { migration009Schedules } from './009-schedules.js';
+import { migration010AppTokens } from './010-app-tokens.js';
 
 /** Every SQLite migration by name. Add new ones as `NNN-what.ts`; never edit a shipped one. */
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -22,4 +23,5 @@ export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.fre
   '007-buckets': migration007Buckets,
   '008-tables': migration008Tables,
   '009-schedules': migration009Schedules,
+  '010-app-tokens': migration010AppTokens,
 });
