@@ -7,7 +7,7 @@ import { parseSubscription, subscriptionTargetMissing } from '../services/topics
 import type { TopicMessageAttribute } from '../services/topics/topic-types.js';
 import type { DeliveryStatus } from '../store/ports/topics.js';
 import { parseJsonBody, type ApiResponse } from './http-io.js';
-import { requireReference, type RouteTable } from './route-context.js';
+import { requireReference, type RouteContext, type RouteTable } from './route-context.js';
 
 const json = (status: number, body: unknown): ApiResponse => ({ status, body });
 
@@ -44,6 +44,23 @@ function toAttributes(
     else out[name] = v;
   }
   return out;
+}
+
+/**
+ * A webhook makes the server send requests on the caller's behalf, and reports how each went:
+ * only a principal that may use the network may create one (root, a `*` or `network:*` token, or
+ * the token of an app with a `network: true` function), and only to a target the egress policy
+ * allows (deliveries check again on every connection and redirect).
+ */
+async function checkWebhook(ctx: Pick<RouteContext, 'platform' | 'authorize'>, url: URL): Promise<void> {
+  await ctx.authorize({ kind: 'network', name: url.hostname }).catch((err: unknown) => {
+    if ((err as { code?: unknown })?.code !== 'AccessDeniedException') throw err;
+    throw new NimbusError(
+      'NetworkNotAllowedException',
+      `This token may not create webhook subscriptions: they make the server send requests out, so only root, a token with scope * or network:*, or the token of an app with a \`network: true\` function may. Give one of the app's functions \`network: true\` in nimbus.yml, declare the webhook under resources.topics.<topic>.subscriptions, or use such a token.`,
+    );
+  });
+  await ctx.platform.webhookEgress.check(url);
 }
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'delivered', 'failed'];
@@ -123,6 +140,7 @@ export function topicsRoutes(routes: RouteTable): void {
         () => subscriptionTargetMissing(protocol, endpoint),
       );
     }
+    if (input.protocol === 'webhook') await checkWebhook({ platform, authorize }, new URL(input.endpoint));
     return json(201, await platform.topics.subscribe(name, input));
   });
 

@@ -3,8 +3,11 @@
 
 import { NimbusError } from '../errors.js';
 
-/** Kinds of things a /v1 route acts on. */
-export type ResourceKind = 'function' | 'queue' | 'topic' | 'bucket' | 'table' | 'schedule';
+/**
+ * Kinds of things a /v1 route acts on. `network` is not a resource but the right to make the
+ * server send requests out (webhook subscriptions); its name is the target host.
+ */
+export type ResourceKind = 'function' | 'queue' | 'topic' | 'bucket' | 'table' | 'schedule' | 'network';
 
 /** What a route is about to act on; `name: '*'` for listings and creation of new names. */
 export interface ResourceRef {

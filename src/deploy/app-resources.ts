@@ -48,6 +48,7 @@ export function appResourceNames(spec: AppEventSpec): AppResourceNames {
     bucket: new Set(Object.keys(spec.resources.buckets)),
     table: new Set(Object.keys(spec.resources.tables)),
     schedule: new Set(),
+    network: new Set(),
   };
   // A dead-letter queue named in a queue's settings is the app's too.
   for (const options of Object.values(spec.resources.queues)) {
@@ -111,6 +112,12 @@ export class AppResourceRegistry {
     if (resource.kind === 'function') {
       const v = await this.#store.functions.getVersion(resource.name, '$LATEST');
       return v?.app === app;
+    }
+    // The network (webhook subscriptions) only for an app that already has it: one with a
+    // `network: true` function, which could reach any host itself. An app without one gets no
+    // way out through the server either.
+    if (resource.kind === 'network') {
+      return (await this.#store.functions.listFunctions(app)).some((f) => f.config.network);
     }
     const names = await this.#load(app);
     return names[resource.kind]?.includes(resource.name) ?? false;

@@ -12,6 +12,7 @@ import { DeployService } from '../deploy/deploy-service.js';
 import { lambdaName, LATEST, type FunctionVersion } from '../functions/function-model.js';
 import { RouteAuthorizer } from '../gateway/auth/route-authorizer.js';
 import { Gateway } from '../gateway/gateway.js';
+import { EgressPolicy } from '../events/topics/egress-policy.js';
 import { AsyncDispatcher } from '../invoke/async-dispatcher.js';
 import { DestinationRouter, serviceTransports } from '../invoke/destinations.js';
 import { loadNodeId } from '../invoke/node-id.js';
@@ -197,7 +198,8 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       logger,
       onError,
     };
-    const resources = wireResources(services);
+    const webhookEgress = new EgressPolicy({ allow: options.webhookAllow });
+    const resources = wireResources(services, { webhooks: { egress: webhookEgress } });
     const { queues, topics, buckets, tables, scheduler } = resources;
     destinations.bind(serviceTransports({ queues, topics, enqueueAsync: services.enqueueAsync }));
     // Stopped before the dispatcher and pool (cleanups run in reverse), so triggers in flight finish.
@@ -248,6 +250,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       buckets,
       tables,
       scheduler,
+      webhookEgress,
       appResourcePolicy: appResources.policy,
     };
     const server = createApiServer(platform, logger, gateway);

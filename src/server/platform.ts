@@ -4,6 +4,7 @@ import type { AuthService } from '../auth/auth-service.js';
 import type { AppResourcePolicy } from '../auth/resource-scopes.js';
 import type { RouteAuthorizer } from '../gateway/auth/route-authorizer.js';
 import type { DeployService } from '../deploy/deploy-service.js';
+import type { EgressPolicy } from '../events/topics/egress-policy.js';
 import type { AsyncDispatcher } from '../invoke/async-dispatcher.js';
 import type { FunctionResolver } from '../invoke/function-resolver.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
@@ -42,6 +43,8 @@ export interface Platform {
   readonly buckets: BucketService;
   readonly tables: TableService;
   readonly scheduler: Scheduler;
+  /** Which addresses webhooks may reach (checked at subscribe time and on every delivery). */
+  readonly webhookEgress: EgressPolicy;
   /** What an `app:<name>` scoped token may use; undefined refuses scoped tokens. */
   readonly appResourcePolicy?: AppResourcePolicy | undefined;
 }

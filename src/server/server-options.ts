@@ -2,6 +2,7 @@
 
 import { resolve } from 'node:path';
 import { NimbusError } from '../errors.js';
+import { parseEgressAllowList } from '../events/topics/egress-policy.js';
 import type { Store } from '../store/store.js';
 import type { AsyncDispatcherOptions } from '../invoke/async-dispatcher.js';
 
@@ -36,6 +37,12 @@ export interface ServerOptionsInput {
   acquireTimeoutMs?: number;
   /** Async invocation tuning (retries, event age); Lambda's defaults when unset. */
   async?: AsyncDispatcherOptions;
+  /**
+   * Webhook targets allowed despite the egress policy's deny list (loopback, private, link-local,
+   * metadata): CIDRs, addresses or host names, e.g. `['127.0.0.1', '10.1.0.0/16']`.
+   * NIMBUS_WEBHOOK_ALLOW (comma-separated) is the env equivalent. @default []
+   */
+  webhookAllow?: readonly string[];
   logger?: ServerLogger;
   /** Environment to read NIMBUS_* variables from. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -63,6 +70,7 @@ export interface ServerOptions {
   readonly threadPrewarm: number;
   readonly acquireTimeoutMs: number;
   readonly async: AsyncDispatcherOptions;
+  readonly webhookAllow: readonly string[];
   readonly logger: ServerLogger;
   readonly env: NodeJS.ProcessEnv;
 }
@@ -84,6 +92,14 @@ export function compileServerOptions(input: ServerOptionsInput = {}): ServerOpti
   if (!['auto', 'required', 'off'].includes(sandbox)) {
     throw new NimbusError('InvalidConfigError', `--sandbox must be auto, required or off; got '${sandbox}'.`);
   }
+  const webhookAllow = Object.freeze([
+    ...(input.webhookAllow ??
+      (env.NIMBUS_WEBHOOK_ALLOW ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')),
+  ]);
+  parseEgressAllowList(webhookAllow); // throws InvalidConfigError naming a bad entry
   return Object.freeze({
     port,
     host: input.host ?? '127.0.0.1',
@@ -98,6 +114,7 @@ export function compileServerOptions(input: ServerOptionsInput = {}): ServerOpti
     threadPrewarm: input.threadPrewarm ?? 2,
     acquireTimeoutMs: input.acquireTimeoutMs ?? 1000,
     async: Object.freeze({ ...input.async }),
+    webhookAllow,
     logger: input.logger ?? consoleLogger,
     env,
   });

@@ -110,6 +110,8 @@ describe('usage errors exit 2 with a message and the synopsis', () => {
     { argv: ['start', '--port', 'eighty'], error: /--port must be an integer/ },
     { argv: ['start', '--port', '70000'], error: /--port must be an integer/ },
     { argv: ['dev', '--sandbox', 'maybe'], error: /--sandbox must be one of auto, required, off/ },
+    { argv: ['start', '--webhook-allow', '127.0.0.1/99'], error: /--webhook-allow '127\.0\.0\.1\/99'/ },
+    { argv: ['dev', '--webhook-allow', 'not a host!'], error: /--webhook-allow 'not a host!': give a CIDR/ },
     { argv: ['ls', '--endpoint', 'not a url'], error: /invalid endpoint URL/ },
     { argv: ['ls', '--endpoint', 'ftp://host'], error: /must be an http/ },
   ];

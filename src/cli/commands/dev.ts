@@ -19,7 +19,9 @@ export const DEV_DEBOUNCE_MS = 150;
 export const devCommand: CommandSpec = {
   name: 'dev',
   summary: 'Start a local server, deploy a directory and redeploy it on every change',
-  usage: ['dev [dir] [--port 8080] [--host 127.0.0.1] [--store URL] [--sandbox auto|required|off]'],
+  usage: [
+    'dev [dir] [--port 8080] [--host 127.0.0.1] [--store URL] [--sandbox auto|required|off] [--webhook-allow CIDR|HOST]...',
+  ],
   options: SERVER_OPTIONS,
   async run(ctx, args) {
     const [dir = '.'] = expectPositionals(devCommand, args, ['dir?']);

@@ -1,6 +1,7 @@
 // `nimbus start`: run a Nimbus server in the foreground until Ctrl-C / SIGTERM.
 import type { CommandContext, CommandSpec, OptionSpec, ParsedArgs } from '../command.js';
 import { UsageError, expectPositionals, stringOption } from '../command.js';
+import { parseEgressAllowList } from '../../events/topics/egress-policy.js';
 import type { Output } from '../output.js';
 
 /** Server options as `startServer` takes them. */
@@ -11,6 +12,8 @@ export interface ServerLaunchOptions {
   readonly store?: string;
   /** Unset: the server's default (NIMBUS_SANDBOX, else auto). */
   readonly sandbox?: 'auto' | 'required' | 'off';
+  /** Webhook targets allowed despite the egress policy (unset: NIMBUS_WEBHOOK_ALLOW, else none). */
+  readonly webhookAllow?: readonly string[];
   /** Environment the server reads NIMBUS_* variables from. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -42,6 +45,13 @@ export const SERVER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     valueName: 'MODE',
     description: 'auto (bubblewrap when available), required, or off (env NIMBUS_SANDBOX; default auto)',
   },
+  'webhook-allow': {
+    type: 'string',
+    multiple: true,
+    valueName: 'CIDR|HOST',
+    description:
+      'let webhooks reach this loopback/private/link-local target (repeat or comma-separate; env NIMBUS_WEBHOOK_ALLOW)',
+  },
 };
 
 const SANDBOX_MODES = ['auto', 'required', 'off'] as const;
@@ -62,12 +72,25 @@ export function serverOptionsFrom(
     throw new UsageError(`--sandbox must be one of ${SANDBOX_MODES.join(', ')}, got ${sandbox}`, command);
   }
   const store = stringOption(args, 'store') ?? (ctx.io.env.NIMBUS_DATABASE_URL || undefined);
+  const allowFlags = args.values['webhook-allow'];
+  const webhookAllow = (
+    Array.isArray(allowFlags) ? allowFlags : typeof allowFlags === 'string' ? [allowFlags] : []
+  )
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  try {
+    parseEgressAllowList(webhookAllow);
+  } catch (err) {
+    throw new UsageError((err as Error).message, command);
+  }
   return {
     port,
     host: stringOption(args, 'host') ?? '127.0.0.1',
     dataDir: ctx.globals.dataDir,
     ...(store ? { store } : {}),
     ...(sandbox ? { sandbox: sandbox as NonNullable<ServerLaunchOptions['sandbox']> } : {}),
+    ...(webhookAllow.length > 0 ? { webhookAllow } : {}),
     env: ctx.io.env as NodeJS.ProcessEnv,
   };
 }
@@ -129,7 +152,9 @@ export function waitForAbort(signal: AbortSignal): Promise<void> {
 export const startCommand: CommandSpec = {
   name: 'start',
   summary: 'Run a Nimbus server in the foreground (Ctrl-C stops it)',
-  usage: ['start [--port 8080] [--host 127.0.0.1] [--store URL] [--sandbox auto|required|off]'],
+  usage: [
+    'start [--port 8080] [--host 127.0.0.1] [--store URL] [--sandbox auto|required|off] [--webhook-allow CIDR|HOST]...',
+  ],
   options: SERVER_OPTIONS,
   async run(ctx, args) {
     expectPositionals(startCommand, args, []);

@@ -8,6 +8,7 @@ import type { Notifier, Subscription } from '../../store/coordination.js';
 import { TOPIC_DELIVERIES_CHANNEL } from '../../store/kysely/topic-store.js';
 import type { DeliveryRecord, TopicStore } from '../../store/ports/topics.js';
 import { parseDeliveryPolicy, type WebhookDeliveryPolicy } from '../../services/topics/topic-types.js';
+import { EgressPolicy } from './egress-policy.js';
 import { signWebhook, WEBHOOK_HEADERS } from './webhook-signature.js';
 
 /** Options of the {@link WebhookDeliverer}. */
@@ -18,6 +19,11 @@ export interface WebhookDelivererOptions {
   readonly pollIntervalMs?: number;
   /** Same-host redirects followed per attempt (other hosts are never followed). @default 3 */
   readonly maxRedirects?: number;
+  /**
+   * Which addresses deliveries may reach, checked on the address each connection (and each
+   * redirect) dials. @default the deny-by-default policy with nothing allowed
+   */
+  readonly egress?: EgressPolicy;
 }
 
 /** The outcome of one HTTP attempt. */
@@ -27,6 +33,8 @@ interface AttemptResult {
   readonly error?: string | undefined;
   /** The attempt was cut short by stop(): put it back without counting it. */
   readonly interrupted?: boolean;
+  /** The egress policy refused the target: no retry will reach it either. */
+  readonly denied?: boolean;
 }
 
 /** Wait before attempt `attempt + 1` after `attempt` failed: min × 3^(attempt-1), capped. */
@@ -46,6 +54,7 @@ export class WebhookDeliverer implements Lifecycle {
   readonly #concurrency: number;
   readonly #pollMs: number;
   readonly #maxRedirects: number;
+  readonly #egress: EgressPolicy;
   readonly #inFlight = new Set<Promise<void>>();
   #running = false;
   #loop: Promise<void> | undefined;
@@ -68,6 +77,7 @@ export class WebhookDeliverer implements Lifecycle {
     this.#concurrency = options.concurrency ?? 16;
     this.#pollMs = options.pollIntervalMs ?? 1000;
     this.#maxRedirects = options.maxRedirects ?? 3;
+    this.#egress = options.egress ?? new EgressPolicy();
   }
 
   /** Look for due deliveries now (after a publish stored some). */
@@ -179,7 +189,7 @@ export class WebhookDeliverer implements Lifecycle {
       await this.#store.completeDelivery(row.id, { status: 'delivered', lastStatus: result.status });
     } else if (result.interrupted) {
       await this.#store.releaseDelivery(row.id, Date.now(), { refund: true });
-    } else if (row.attempts >= row.maxAttempts) {
+    } else if (row.attempts >= row.maxAttempts || result.denied) {
       await this.#store.completeDelivery(row.id, {
         status: 'failed',
         lastStatus: result.status,
@@ -231,6 +241,10 @@ export class WebhookDeliverer implements Lifecycle {
       url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
     if (send === undefined)
       return Promise.resolve({ ok: false, error: `unsupported URL scheme ${url.protocol}` });
+    // Address literals are judged here (Node dials them without a lookup); names in `lookup`,
+    // on the very addresses the socket then connects to.
+    const literal = this.#egress.literal(url);
+    if (literal !== 'name' && literal !== undefined) return Promise.resolve(deniedResult(literal));
     return new Promise((resolve) => {
       let settled = false;
       const finish = (r: AttemptResult & { location?: string }) => {
@@ -245,6 +259,7 @@ export class WebhookDeliverer implements Lifecycle {
       const req = send(url, {
         method: 'POST',
         agent: false,
+        lookup: this.#egress.lookup,
         headers: { ...headers, 'content-length': String(body.length), connection: 'close' },
       });
       const timer = setTimeout(() => {
@@ -256,7 +271,13 @@ export class WebhookDeliverer implements Lifecycle {
         finish({ ok: false, interrupted: true });
       };
       this.#abort.signal.addEventListener('abort', onAbort);
-      req.on('error', (err) => finish({ ok: false, error: err.message }));
+      req.on('error', (err) =>
+        finish(
+          (err as { code?: unknown }).code === 'WebhookTargetDeniedException'
+            ? deniedResult(err)
+            : { ok: false, error: err.message },
+        ),
+      );
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         res.resume(); // the answer's body is not needed
@@ -272,4 +293,9 @@ export class WebhookDeliverer implements Lifecycle {
       req.end(body);
     });
   }
+}
+
+/** A delivery the egress policy refused: failed at once, with the policy's reason. */
+function deniedResult(err: Error): AttemptResult {
+  return { ok: false, denied: true, error: `WebhookTargetDeniedException: ${err.message}` };
 }

@@ -38,6 +38,9 @@ async function hookServer(
   return { url, received };
 }
 
+/** The hook servers listen on loopback, which the egress policy denies unless allowed. */
+const HOOKS = ['127.0.0.1'];
+
 const servers: TestServer[] = [];
 const hooks: Server[] = [];
 const closers: Array<() => Promise<void>> = [];
@@ -96,7 +99,7 @@ const FAST = { maxAttempts: 5, minDelaySeconds: 0.05, maxDelaySeconds: 0.2, time
 
 forEachStore((_name, open, stores) => {
   test('signed deliveries; failing twice then succeeding is retried and delivered; filters skip', async () => {
-    const t = await startTestServer({ store: await open() });
+    const t = await startTestServer({ store: await open(), webhookAllow: HOOKS });
     servers.push(t);
     const hook = await hookServer((_r, n) => ({ status: n <= 2 ? 500 : 204 }));
     await t.fetchV1('/v1/topics', { method: 'POST', body: '{"name":"events"}' });
@@ -149,7 +152,7 @@ forEachStore((_name, open, stores) => {
   });
 
   test('after the last attempt a delivery is failed and listed; other-host redirects are not followed', async () => {
-    const t = await startTestServer({ store: await open() });
+    const t = await startTestServer({ store: await open(), webhookAllow: HOOKS });
     servers.push(t);
     const down = await hookServer(() => ({ status: 503 }));
     const redirect = await hookServer(() => ({
@@ -182,7 +185,7 @@ forEachStore((_name, open, stores) => {
     const target = stores.target();
     let up = false;
     const hook = await hookServer(() => ({ status: up ? 200 : 503 }));
-    const first = await startTestServer({ store: await stores.openAt(target) });
+    const first = await startTestServer({ store: await stores.openAt(target), webhookAllow: HOOKS });
     servers.push(first);
     await first.fetchV1('/v1/topics', { method: 'POST', body: '{"name":"durable"}' });
     await subscribe(first, 'durable', {
@@ -201,7 +204,7 @@ forEachStore((_name, open, stores) => {
     up = true;
     // The same store already has root credentials, so this start prints none: use startServer
     // and the first run's token.
-    const second = await startNodeOn(await stores.openAt(target));
+    const second = await startNodeOn(await stores.openAt(target), { webhookAllow: HOOKS });
     closers.unshift(() => second.close());
     const done = await until('delivered after restart', async () => {
       const res = await fetch(`${second.url}/v1/topics/durable/deliveries?status=delivered`, {
