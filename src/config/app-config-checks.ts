@@ -102,6 +102,7 @@ export function checkAppConfig(raw: Record<string, unknown>, flavour: ConfigFlav
     }
   }
   checkGateway(raw, flavour, out);
+  warnPackaging(raw, out);
   checkResources(raw.resources, flavour, out);
   checkWorkflows(raw.workflows, out);
   warnVariables(raw, [], out);
@@ -276,9 +277,67 @@ function checkEvent(event: unknown, path: ConfigPath, flavour: ConfigFlavour, ou
     });
     return;
   }
+  const intrinsic = findIntrinsic(value, at);
+  if (intrinsic) {
+    out.errors.push({
+      path: intrinsic.path,
+      message: `${formatPath(intrinsic.path)}: \`${intrinsic.name}\` is a CloudFormation function, which Nimbus does not resolve; write the resource's name (e.g. \`${type}: jobs\`) or its ARN`,
+    });
+    return;
+  }
   const problem = eventProblem(type, value, flavour);
-  if (problem)
-    out.errors.push({ path: at, message: `${formatPath(at)} ${problem}; got ${describeValue(value)}` });
+  if (problem) {
+    // A mapping's problem names the field it is about; "got a mapping" would mislead.
+    const got = isMapping(value) ? '' : `; got ${describeValue(value)}`;
+    out.errors.push({ path: at, message: `${formatPath(at)} ${problem}${got}` });
+    return;
+  }
+  warnIgnoredEventKeys(type, value, at, out);
+}
+
+/** Keys of an event mapping that Nimbus accepts and does not act on (beyond the parsers' own). */
+const IGNORED_EVENT_KEYS: Readonly<
+  Record<string, { known: readonly string[]; ignored?: readonly string[] }>
+> = {
+  // Everything else in a Serverless http event (integration, request, response, ...) is API
+  // Gateway configuration that Nimbus's gateway has no equivalent for.
+  http: { known: ['method', 'path', 'payload', 'auth', 'private', 'cors'] },
+  httpApi: { known: ['method', 'path', 'payload', 'auth', 'private', 'cors'] },
+  schedule: { known: [], ignored: ['method'] },
+};
+
+function warnIgnoredEventKeys(type: string, value: unknown, at: ConfigPath, out: CheckResult): void {
+  const rule = IGNORED_EVENT_KEYS[type];
+  if (rule === undefined || !isMapping(value)) return;
+  for (const key of Object.keys(value)) {
+    const ignored = rule.ignored ? rule.ignored.includes(key) : !rule.known.includes(key);
+    if (ignored) {
+      out.warnings.push({
+        path: [...at, key],
+        target: 'key',
+        message: `${formatPath([...at, key])} is accepted but ignored: Nimbus does not act on it`,
+      });
+    }
+  }
+}
+
+/** The first CloudFormation intrinsic (`{ Ref: x }`, `{ 'Fn::GetAtt': [...] }`) inside `value`. */
+function findIntrinsic(value: unknown, path: ConfigPath): { name: string; path: ConfigPath } | undefined {
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const found = findIntrinsic(v, [...path, i]);
+      if (found) return found;
+    }
+  } else if (isMapping(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::')))
+      return { name: keys[0]!, path };
+    for (const [k, v] of Object.entries(value)) {
+      const found = findIntrinsic(v, [...path, k]);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 // The loose shape of each event type: enough to catch typos without rejecting valid Serverless files.
@@ -397,6 +456,15 @@ function checkResourceKind(value: unknown, path: ConfigPath, out: CheckResult): 
           path: [...path, name],
           message: `${formatPath([...path, name])} must be a mapping of options (or empty); got ${describeValue(options)}`,
         });
+      } else if (path[1] === 'buckets' && isMapping(options)) {
+        // A bucket has no options (versioning, CORS, lifecycle, ... are not implemented).
+        for (const key of Object.keys(options)) {
+          out.warnings.push({
+            path: [...path, name, key],
+            target: 'key',
+            message: `${formatPath([...path, name, key])} is accepted but ignored: buckets take no options in Nimbus`,
+          });
+        }
       }
     }
   } else {
@@ -415,6 +483,13 @@ function checkWorkflows(workflows: unknown, out: CheckResult): void {
       message: `workflows must be a mapping of name → { definition: <file.asl.json> }; got ${describeValue(workflows)}`,
     });
     return;
+  }
+  if (Object.keys(workflows).length > 0) {
+    out.warnings.push({
+      path: ['workflows'],
+      target: 'key',
+      message: 'workflows are accepted but not run by Nimbus yet: nothing is deployed for them',
+    });
   }
   for (const [name, wf] of Object.entries(workflows)) {
     const path = ['workflows', name];
@@ -438,6 +513,25 @@ function checkWorkflows(workflows: unknown, out: CheckResult): void {
       out.errors.push({
         path: [...path, 'definition'],
         message: `${formatPath(path)}.definition must be a file path or an inline ASL mapping; got ${describeValue(wf.definition)}`,
+      });
+    }
+  }
+}
+
+// Each function is always bundled on its own; `individually: false` cannot be honoured.
+function warnPackaging(raw: Record<string, unknown>, out: CheckResult): void {
+  const places: Array<[unknown, ConfigPath]> = [[raw.package, ['package']]];
+  if (isMapping(raw.functions)) {
+    for (const [name, fn] of Object.entries(raw.functions)) {
+      if (isMapping(fn)) places.push([fn.package, ['functions', name, 'package']]);
+    }
+  }
+  for (const [pkg, path] of places) {
+    if (isMapping(pkg) && pkg.individually === false) {
+      out.warnings.push({
+        path: [...path, 'individually'],
+        target: 'key',
+        message: `${formatPath([...path, 'individually'])} is accepted but ignored: Nimbus always packages each function on its own`,
       });
     }
   }

@@ -25,6 +25,7 @@ import {
   type RawProvider,
 } from './app-config-schema.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
+import { checkEventSpec } from './event-spec-checks.js';
 import { closestMatch } from './suggest-key.js';
 import { describeValue, formatPath, locate, toPosition, valueAt } from './yaml-locations.js';
 
@@ -133,6 +134,17 @@ function parse(text: string, file: string, display: string): AppConfig {
   if (pathIssues.length > 0 || !result.success) {
     throw new ConfigError(sortIssues(pathIssues.map(toIssue)));
   }
+  // The services' own parsers, as the server runs them at deploy: one set of rules for both.
+  const rawFunctions = isMapping(raw.functions) ? raw.functions : {};
+  const specIssues = checkEventSpec(
+    (result.data.app ?? result.data.service) as string,
+    compileResources(raw.resources),
+    Object.entries(rawFunctions).map(([name, fn]) => ({
+      name,
+      events: isMapping(fn) && Array.isArray(fn.events) ? (fn.events as unknown[]) : [],
+    })),
+  );
+  if (specIssues.length > 0) throw new ConfigError(sortIssues(specIssues.map(toIssue)));
   return compile(result.data, raw, file, flavour, sortIssues(checks.warnings.map(toIssue)), doc);
 }
 

@@ -1,6 +1,8 @@
 // What a deploy hands to the resource and trigger services: the app's declared resources and each
 // function's `events` as written, so every service validates and applies its own part.
 
+import type { Store } from '../store/store.js';
+
 /** The resource kinds an app can declare under `resources:` in nimbus.yml. */
 export type ResourceKindName = 'buckets' | 'queues' | 'tables' | 'topics';
 
@@ -32,12 +34,23 @@ export interface AppEventSpec {
 
 /**
  * A service's part in deploys. `validate` runs before anything is stored (a throw refuses the
- * whole deploy, nothing changes); `apply` runs after the functions are stored: create declared
- * resources that are missing (never delete data), and replace the app's triggers of this kind.
+ * whole deploy, nothing changes). `write` stores this kind's part (create declared resources
+ * that are missing, never delete data; replace the app's triggers of this kind) through `tx`,
+ * the deploy's one transaction, which also switches the functions: a throw or a crash anywhere
+ * in it leaves the app entirely as it was. `afterCommit` then reloads what the service keeps in
+ * memory (trigger pollers, caches).
  */
 export interface AppDeployHook {
   /** Throw `InvalidParameterValueException` naming the function, event index and fix. */
   validate(spec: AppEventSpec): void | Promise<void>;
+  /**
+   * Store writes only, and every read and write through `tx`: the service's own store waits for
+   * the transaction's connection on SQLite, so touching it from here never returns.
+   */
+  write(spec: AppEventSpec, tx: Store): Promise<void>;
+  /** After the deploy committed: refresh in-memory state. Optional. */
+  afterCommit?(spec: AppEventSpec): Promise<void>;
+  /** `write` through the service's own store, then `afterCommit`: this kind alone, outside a deploy. */
   apply(spec: AppEventSpec): Promise<void>;
   /** The app was deleted: drop its triggers (resources and their data stay). */
   removeApp(app: string): Promise<void>;

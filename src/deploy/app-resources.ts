@@ -83,27 +83,44 @@ export class AppResourceRegistry {
     this.#store = store;
   }
 
-  /** The deploy hook that records names (runs after the resource services created them). */
+  /**
+   * The deploy hook that records names, in the deploy's transaction: the app token's scopes
+   * switch together with its functions and resources.
+   */
   readonly deployHook: AppDeployHook = {
     validate: () => undefined,
+    write: async (spec, tx) => {
+      await tx.settings.set(KEY_PREFIX + spec.app, JSON.stringify(await this.#namesAfter(spec, tx)));
+    },
+    afterCommit: async (spec) => {
+      this.#cache.delete(spec.app);
+    },
     apply: async (spec) => {
-      const names = appResourceNames(spec);
-      if (!spec.prune) {
-        // A partial deploy adds to what the app had.
-        const before = await this.#load(spec.app);
-        for (const [kind, list] of Object.entries(before)) {
-          const k = kind as ResourceKind;
-          names[k] = [...new Set([...(names[k] ?? []), ...list])].sort();
-        }
-      }
-      await this.#store.settings.set(KEY_PREFIX + spec.app, JSON.stringify(names));
-      this.#cache.set(spec.app, { names, at: Date.now() });
+      await this.#store.settings.set(
+        KEY_PREFIX + spec.app,
+        JSON.stringify(await this.#namesAfter(spec, this.#store)),
+      );
+      this.#cache.delete(spec.app);
     },
     removeApp: async (app) => {
       await this.#store.settings.set(KEY_PREFIX + app, '{}');
       this.#cache.delete(app);
     },
   };
+
+  /** What the app may reach after `spec` is deployed (read through `store`: the deploy's transaction). */
+  async #namesAfter(spec: AppEventSpec, store: Store): Promise<AppResourceNames> {
+    const names = appResourceNames(spec);
+    if (!spec.prune) {
+      // A partial deploy adds to what the app had.
+      const before = parseNames(await store.settings.get(KEY_PREFIX + spec.app));
+      for (const [kind, list] of Object.entries(before)) {
+        const k = kind as ResourceKind;
+        names[k] = [...new Set([...(names[k] ?? []), ...list])].sort();
+      }
+    }
+    return names;
+  }
 
   /** The scope check for `app:<name>` tokens. */
   readonly policy: AppResourcePolicy = async (app: string, resource: ResourceRef): Promise<boolean> => {
@@ -126,14 +143,16 @@ export class AppResourceRegistry {
   async #load(app: string): Promise<AppResourceNames> {
     const hit = this.#cache.get(app);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.names;
-    const raw = await this.#store.settings.get(KEY_PREFIX + app);
-    let names: AppResourceNames;
-    try {
-      names = raw === undefined ? {} : (JSON.parse(raw) as AppResourceNames);
-    } catch {
-      names = {};
-    }
+    const names = parseNames(await this.#store.settings.get(KEY_PREFIX + app));
     this.#cache.set(app, { names, at: Date.now() });
     return names;
+  }
+}
+
+function parseNames(raw: string | undefined): AppResourceNames {
+  try {
+    return raw === undefined ? {} : (JSON.parse(raw) as AppResourceNames);
+  } catch {
+    return {};
   }
 }

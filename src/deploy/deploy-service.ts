@@ -1,5 +1,6 @@
-// Server side of a deploy: accept content-addressed code blobs, then switch an app's functions
-// to the new code in one store transaction (all or nothing), and retire stale warm instances.
+// Server side of a deploy: accept content-addressed code blobs, then switch an app's functions,
+// routes, resources and triggers in one store transaction (all or nothing), and retire stale
+// warm instances.
 
 import { createHash } from 'node:crypto';
 import { NimbusError } from '../errors.js';
@@ -123,16 +124,22 @@ export class DeployService {
     // Every service checks its part before anything is stored, so a bad trigger refuses the deploy.
     for (const hook of hooks) await hook.validate(spec);
     try {
-      await store.functions.deployApp(
-        app,
-        req.functions.map((fn) => ({
-          name: fn.name,
-          codeSha256: fn.codeSha256,
-          codeSize: fn.codeSize,
-          config: freezeConfig(fn.config),
-        })),
-        { prune: req.prune, gateway: req.gateway },
-      );
+      // One transaction: functions, versions, routes, resources, triggers, schedules,
+      // subscriptions and the app token's scopes switch together, or (a throw, a crash, a
+      // conflict with another node's deploy) none of them do.
+      await store.transaction(async (tx) => {
+        await tx.functions.deployApp(
+          app,
+          req.functions.map((fn) => ({
+            name: fn.name,
+            codeSha256: fn.codeSha256,
+            codeSize: fn.codeSize,
+            config: freezeConfig(fn.config),
+          })),
+          { prune: req.prune, gateway: req.gateway },
+        );
+        for (const hook of hooks) await hook.write(spec, tx);
+      });
     } finally {
       // Even a refused deploy may race another node's; a rebuild is cheap.
       this.#deps.onRoutesChanged?.();
@@ -145,8 +152,8 @@ export class DeployService {
     // Idle instances of the replaced $LATEST are disposed now; the invoke path starts new ones.
     for (const name of fullNames) pool.retire(name, '$LATEST');
     for (const name of removed) pool.retire(name);
-    // Resources and triggers follow the functions: created if missing, the app's triggers replaced.
-    for (const hook of hooks) await hook.apply(spec);
+    // Committed: services reload what they keep in memory (pollers, caches).
+    for (const hook of hooks) await hook.afterCommit?.(spec);
     const latest: FunctionVersion[] = [];
     for (const name of fullNames) {
       const v = await store.functions.getVersion(name, '$LATEST');

@@ -151,6 +151,7 @@ function methodAndPath(
 /**
  * Parse one `http`/`httpApi` event value. `defaultPayload` is the format when the event does
  * not say (Serverless `http` events are REST API events, so 1.0 in a serverless.yml).
+ * `lenientSlash` lets the string form omit the path's leading slash; the mapping form always may.
  */
 export function parseRouteEvent(
   value: unknown,
@@ -168,7 +169,8 @@ export function parseRouteEvent(
   if (typeof v.path !== 'string') return { problem: 'needs `path:` (e.g. `path: /users/{id}`)' };
   if (v.method !== undefined && typeof v.method !== 'string')
     return { problem: '`method:` must be a string' };
-  const r = methodAndPath(typeof v.method === 'string' ? v.method : 'ANY', v.path, lenientSlash);
+  // The long form is the Serverless Framework's, which takes `path: v1/{id}` without the slash.
+  const r = methodAndPath(typeof v.method === 'string' ? v.method : 'ANY', v.path, true);
   if ('problem' in r) return r;
   let payload = defaultPayload;
   if (v.payload !== undefined) {

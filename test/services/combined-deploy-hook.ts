@@ -8,6 +8,12 @@ export function combinedDeployHook(...hooks: AppDeployHook[]): AppDeployHook {
     async validate(spec) {
       for (const h of hooks) await h.validate(spec);
     },
+    async write(spec, tx) {
+      for (const h of hooks) await h.write(spec, tx);
+    },
+    async afterCommit(spec) {
+      for (const h of hooks) await h.afterCommit?.(spec);
+    },
     async apply(spec) {
       for (const h of hooks) await h.apply(spec);
     },

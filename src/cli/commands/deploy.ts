@@ -1,6 +1,6 @@
-// `nimbus deploy`: load nimbus.yml, bundle each function, upload new code blobs, deploy the app.
-import type { FunctionConfig } from '../../functions/function-model.js';
-import type { ApiClient, DeployResponse } from '../api-client.js';
+// `nimbus deploy`: load and check nimbus.yml, bundle each function, upload new code blobs, deploy
+// the app (one transaction on the server).
+import type { ApiClient, DeployFunctionRequest, DeployRequest, DeployResponse } from '../api-client.js';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { expectPositionals } from '../command.js';
 import { formatBytes, formatDuration, formatTable } from '../output.js';
@@ -19,47 +19,73 @@ export interface DeployOutcome {
 
 interface PackedFunction {
   readonly name: string;
-  readonly handler: string;
-  readonly config: FunctionConfig;
   readonly bytes: Buffer;
   readonly sha256: string;
 }
 
-/**
- * Deploys the app in `dir`: validates nimbus.yml, bundles every function before anything is
- * uploaded (so a config or bundle error leaves the server untouched), uploads only blobs the
- * server lacks, then replaces the app's functions in one request (`prune: true`).
- */
-export async function deployApp(dir: string, client: ApiClient, progress: Spinner): Promise<DeployOutcome> {
-  const started = Date.now();
-  // Loaded on demand: esbuild and the config schema are only needed by deploy and dev.
-  const [{ loadAppConfig }, { bundleFunction }, { packBundle }] = await Promise.all([
-    import('../../config/load-app-config.js'),
-    import('../../deploy/bundler.js'),
-    import('../../deploy/bundle-archive.js'),
-  ]);
-  const app = await loadAppConfig(dir);
+/** An app bundled and checked, ready to upload: nothing has been sent yet. */
+export interface PreparedDeploy {
+  readonly app: string;
+  readonly packed: readonly PackedFunction[];
+  /** The body of `POST /v1/apps/{app}/deploy`, already accepted by the server's request schema. */
+  readonly request: DeployRequest;
+  readonly warnings: readonly string[];
+}
 
-  const { formatIssue } = await import('../../config/config-error.js');
+/**
+ * Loads nimbus.yml, runs every check the server would run without its store (the config schema,
+ * the services' parsers of resources and events, the deploy request schema) and bundles each
+ * function, all before anything is uploaded: a config or bundle error leaves the server untouched.
+ */
+export async function prepareDeploy(dir: string, progress: Spinner): Promise<PreparedDeploy> {
+  // Loaded on demand: esbuild and the config schema are only needed by deploy and dev.
+  const [{ loadAppConfig }, { bundleFunction }, { packBundle }, { formatIssue }, requestSchema] =
+    await Promise.all([
+      import('../../config/load-app-config.js'),
+      import('../../deploy/bundler.js'),
+      import('../../deploy/bundle-archive.js'),
+      import('../../config/config-error.js'),
+      import('../../functions/function-config-schema.js'),
+    ]);
+  const app = await loadAppConfig(dir);
   const warnings: string[] = app.warnings.map(formatIssue);
   const packed: PackedFunction[] = [];
+  const functions: DeployFunctionRequest[] = [];
   for (const fn of app.functions) {
     progress.start(`bundling ${fn.name}`);
     try {
       const bundle = await bundleFunction(dir, fn);
       warnings.push(...bundle.notes.map((note) => `${fn.name}: ${note}`));
       const { bytes, sha256 } = packBundle(bundle.files);
-      packed.push({ name: fn.name, handler: bundle.handler, config: fn.config, bytes, sha256 });
+      packed.push({ name: fn.name, bytes, sha256 });
+      functions.push({
+        name: fn.name,
+        codeSha256: sha256,
+        codeSize: bytes.length,
+        config: { ...fn.config, handler: bundle.handler },
+        events: fn.events,
+      });
     } catch (err) {
       progress.fail(`bundling ${fn.name} failed`);
       throw err;
     }
   }
+  const request: DeployRequest = { functions, prune: true, gateway: app.gateway, resources: app.resources };
+  // The server's own schema of the request (limits such as 200 functions, config ranges).
+  requestSchema.parseWith(requestSchema.deployRequestSchema, request, `deploy of app '${app.app}'`);
+  return { app: app.app, packed, request, warnings };
+}
 
+/** Uploads the blobs the server lacks (each once). @returns the functions whose blob was sent. */
+export async function uploadCode(
+  prepared: PreparedDeploy,
+  client: ApiClient,
+  progress: Spinner,
+): Promise<string[]> {
   const uploaded: string[] = [];
   // Functions built from the same sources share a blob; check and send each blob once.
   const stored = new Set<string>();
-  for (const fn of packed) {
+  for (const fn of prepared.packed) {
     const size = formatBytes(fn.bytes.length);
     progress.start(`uploading ${fn.name} (${size})`);
     try {
@@ -76,28 +102,28 @@ export async function deployApp(dir: string, client: ApiClient, progress: Spinne
       throw err;
     }
   }
+  return uploaded;
+}
 
-  progress.start(`deploying ${app.app}`);
+/**
+ * Deploys the app in `dir`: {@link prepareDeploy} (every check, every bundle), then uploads only
+ * blobs the server lacks, then replaces the app's functions, routes, resources and triggers in
+ * one request (`prune: true`), which the server applies in one transaction.
+ */
+export async function deployApp(dir: string, client: ApiClient, progress: Spinner): Promise<DeployOutcome> {
+  const started = Date.now();
+  const prepared = await prepareDeploy(dir, progress);
+  const uploaded = await uploadCode(prepared, client, progress);
+  progress.start(`deploying ${prepared.app}`);
   let response: DeployResponse;
   try {
-    response = await client.deploy(app.app, {
-      functions: packed.map((fn) => ({
-        name: fn.name,
-        codeSha256: fn.sha256,
-        codeSize: fn.bytes.length,
-        config: { ...fn.config, handler: fn.handler },
-        events: app.functions.find((f) => f.name === fn.name)?.events ?? [],
-      })),
-      prune: true,
-      gateway: app.gateway,
-      resources: app.resources,
-    });
+    response = await client.deploy(prepared.app, prepared.request);
   } catch (err) {
-    progress.fail(`deploying ${app.app} failed`);
+    progress.fail(`deploying ${prepared.app} failed`);
     throw err;
   }
   progress.stop();
-  return { response, uploaded, elapsedMs: Date.now() - started, warnings };
+  return { response, uploaded, elapsedMs: Date.now() - started, warnings: prepared.warnings };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.j
 import type { Lifecycle } from '../../server/lifecycle.js';
 import type { ObjectChange, ObjectChangeSubscriber } from '../../services/buckets/bucket-changes.js';
 import type { ServiceContext } from '../../services/service-context.js';
-import type { BucketNotification, BucketTrigger } from '../../store/ports/objects.js';
+import type { BucketNotification, BucketTrigger, ObjectStore } from '../../store/ports/objects.js';
 import { BucketEventDrainer } from './bucket-event-drainer.js';
 import { notificationsFor, parseBucketTriggers } from './bucket-triggers.js';
 
@@ -49,18 +49,20 @@ export class BucketEventFeed implements Lifecycle, ObjectChangeSubscriber {
     validate: (spec) => {
       parseBucketTriggers(spec);
     },
+    // In the deploy's transaction, through its object store.
+    write: (spec, tx) => this.#apply(spec, tx.objects),
     apply: (spec) => this.#apply(spec),
     removeApp: (app) => this.#ctx.store.objects.deleteTriggers(app),
     removeFunction: (app, fullName) => this.#ctx.store.objects.deleteTriggers(app, fullName),
   };
 
-  async #apply(spec: AppEventSpec): Promise<void> {
+  async #apply(spec: AppEventSpec, objects: ObjectStore = this.#ctx.store.objects): Promise<void> {
     const triggers = parseBucketTriggers(spec);
     // A bucket a trigger names is created if missing (as a declared one is); never deleted here.
     for (const name of new Set(triggers.map((t) => t.bucket))) {
-      await this.#ctx.store.objects.createBucket(name, Date.now());
+      await objects.createBucket(name, Date.now());
     }
-    await this.#ctx.store.objects.replaceTriggers(
+    await objects.replaceTriggers(
       spec.app,
       triggers,
       spec.prune ? undefined : spec.functions.map((f) => f.fullName),

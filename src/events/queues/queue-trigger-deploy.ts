@@ -6,7 +6,7 @@ import { eventsOfType } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
 import { declaredQueues } from '../../services/queues/queue-deploy.js';
 import type { QueueOperations } from '../../services/queues/queue-types.js';
-import type { QueueTriggerRecord } from '../../store/ports/queues.js';
+import type { QueueStore, QueueTriggerRecord } from '../../store/ports/queues.js';
 import { parseQueueTrigger } from './queue-trigger-config.js';
 import type { QueueTriggerSettings } from './queue-trigger-config.js';
 import type { QueueTriggers } from './queue-triggers.js';
@@ -25,6 +25,24 @@ function declaredTriggers(
     }
   }
   return out;
+}
+
+/** Replaces the app's queue triggers with those of `spec`, through `store`. */
+async function storeTriggers(spec: AppEventSpec, store: QueueStore): Promise<void> {
+  const now = Date.now();
+  const records: QueueTriggerRecord[] = declaredTriggers(spec).map((t) => ({
+    id: `${t.fullName}#${t.index}`,
+    app: spec.app,
+    functionName: t.fullName,
+    queue: t.settings.queue,
+    settings: JSON.stringify(t.settings),
+    createdAt: now,
+  }));
+  await store.replaceTriggers(
+    spec.app,
+    spec.prune ? undefined : spec.functions.map((f) => f.fullName),
+    records,
+  );
 }
 
 /** Builds the deploy hook of the queue triggers (listed after the queues' own hook, which creates the queues). */
@@ -46,21 +64,12 @@ export function createQueueTriggerDeployHook(
       }
     },
 
+    // In the deploy's transaction, through its queue store; the pollers follow after the commit.
+    write: (spec, tx) => storeTriggers(spec, tx.queues),
+    afterCommit: () => triggers.refresh(),
+
     async apply(spec) {
-      const now = Date.now();
-      const records: QueueTriggerRecord[] = declaredTriggers(spec).map((t) => ({
-        id: `${t.fullName}#${t.index}`,
-        app: spec.app,
-        functionName: t.fullName,
-        queue: t.settings.queue,
-        settings: JSON.stringify(t.settings),
-        createdAt: now,
-      }));
-      await triggers.store.replaceTriggers(
-        spec.app,
-        spec.prune ? undefined : spec.functions.map((f) => f.fullName),
-        records,
-      );
+      await storeTriggers(spec, triggers.store);
       await triggers.refresh();
     },
 

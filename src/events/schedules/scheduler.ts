@@ -6,7 +6,7 @@ import type { Lifecycle } from '../../server/lifecycle.js';
 import type { ServiceContext } from '../../services/service-context.js';
 import type { HeldLock } from '../../store/coordination.js';
 import { advisoryLocksOf } from '../../store/coordination.js';
-import type { ScheduleRecord } from '../../store/ports/schedules.js';
+import type { ScheduleRecord, ScheduleStore } from '../../store/ports/schedules.js';
 import type { ScheduleExpression } from './schedule-expression.js';
 import { parseScheduleExpression } from './schedule-expression.js';
 import { schedulesOfApp } from './schedule-spec.js';
@@ -104,6 +104,8 @@ export class Scheduler implements Lifecycle {
     validate: (spec) => {
       schedulesOfApp(spec);
     },
+    // In the deploy's transaction, through its schedule store.
+    write: (spec, tx) => this.#apply(spec, tx.schedules),
     apply: (spec) => this.#apply(spec),
     removeApp: async (app) => {
       await this.#ctx.store.schedules.deleteApp(app);
@@ -113,9 +115,9 @@ export class Scheduler implements Lifecycle {
     },
   };
 
-  async #apply(spec: AppEventSpec): Promise<void> {
+  async #apply(spec: AppEventSpec, schedules: ScheduleStore = this.#ctx.store.schedules): Promise<void> {
     const now = this.#now();
-    await this.#ctx.store.schedules.replaceApp(spec.app, schedulesOfApp(spec), {
+    await schedules.replaceApp(spec.app, schedulesOfApp(spec), {
       functions: spec.prune ? undefined : spec.functions.map((f) => f.fullName),
       firstTick: (d) => this.#expression(d.expression).next(now, d.timeZone),
     });

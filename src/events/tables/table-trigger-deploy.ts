@@ -20,6 +20,21 @@ function plan(spec: AppEventSpec): { triggers: TableTriggerInput[]; wheres: Map<
   return { triggers, wheres };
 }
 
+/** Replaces the app's table triggers with those of `spec` (turning their streams on), through `store`. */
+async function storeTriggers(spec: AppEventSpec, store: DocumentStore): Promise<void> {
+  const { triggers } = plan(spec);
+  // A trigger on a table turns its stream on (keeping a view type the table already has).
+  for (const name of new Set(triggers.map((t) => t.table))) {
+    const def = await store.getTable(name);
+    if (def !== undefined && !def.streamEnabled) await store.enableStream(name, def.streamViewType);
+  }
+  await store.replaceTriggers(
+    spec.app,
+    triggers,
+    spec.prune ? undefined : spec.functions.map((f) => f.fullName),
+  );
+}
+
 /**
  * The {@link AppDeployHook} of table triggers (listed after the tables' own hook, which creates
  * the tables); `refresh` restarts pollers after a change.
@@ -43,18 +58,12 @@ export function createTableTriggerDeployHook(
       }
     },
 
+    // In the deploy's transaction, through its document store; the pollers follow after the commit.
+    write: (spec, tx) => storeTriggers(spec, tx.documents),
+    afterCommit: () => refresh(),
+
     async apply(spec) {
-      const { triggers } = plan(spec);
-      // A trigger on a table turns its stream on (keeping a view type the table already has).
-      for (const name of new Set(triggers.map((t) => t.table))) {
-        const def = await store.getTable(name);
-        if (def !== undefined && !def.streamEnabled) await store.enableStream(name, def.streamViewType);
-      }
-      await store.replaceTriggers(
-        spec.app,
-        triggers,
-        spec.prune ? undefined : spec.functions.map((f) => f.fullName),
-      );
+      await storeTriggers(spec, store);
       await refresh();
     },
 

@@ -5,10 +5,13 @@
 import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.js';
 import {
   DEFAULT_QUEUE_SETTINGS,
+  canonicalSettings,
   checkQueueName,
+  parseStoredSettings,
   resolveQueueSettings,
   sameSettings,
 } from './queue-settings.js';
+import type { QueueStore } from '../../store/ports/queues.js';
 import type { QueueOperations, QueueSettings } from './queue-types.js';
 
 /** The declared queues of `spec`, validated (name → settings), plus undeclared dead-letter queues. */
@@ -33,31 +36,53 @@ export function declaredQueues(
   return out;
 }
 
+/**
+ * Creates missing queues (dead-letter queues first: a redrive policy needs its target) and
+ * updates declared ones whose settings changed, all through `store`.
+ */
+async function writeQueues(spec: AppEventSpec, store: QueueStore): Promise<void> {
+  const order = [...declaredQueues(spec).entries()].sort(
+    ([, a], [, b]) =>
+      Number(a.settings.deadLetter !== undefined) - Number(b.settings.deadLetter !== undefined),
+  );
+  const now = Date.now();
+  for (const [name, { settings, declared }] of order) {
+    const existing = await store.getQueue(name);
+    if (existing === undefined) {
+      await store.createQueue({
+        name,
+        settings: canonicalSettings(settings),
+        createdAt: now,
+        updatedAt: now,
+      });
+    } else if (declared && !sameSettings(parseStoredSettings(existing.settings), settings)) {
+      // Other nodes (and this one's settings cache) see the change within its 2 s cache time.
+      await store.updateQueue(name, canonicalSettings(settings), now);
+    }
+  }
+}
+
 /** Builds the deploy hook of the queue service. */
 export function createQueueDeployHook(queues: QueueOperations): AppDeployHook {
   return {
     validate(spec) {
       declaredQueues(spec);
     },
-
+    write: (spec, tx) => writeQueues(spec, tx.queues),
     async apply(spec) {
-      const declared = declaredQueues(spec);
-      // Dead-letter queues first: a queue's redrive policy needs its DLQ to exist.
-      const order = [...declared.entries()].sort(
+      // Outside a deploy: through the service, which also drops its cached settings.
+      const order = [...declaredQueues(spec).entries()].sort(
         ([, a], [, b]) =>
           Number(a.settings.deadLetter !== undefined) - Number(b.settings.deadLetter !== undefined),
       );
-      for (const [name, { settings, declared: isDeclared }] of order) {
+      for (const [name, { settings, declared }] of order) {
         const existing = await queues.getQueue(name);
-        if (existing === undefined) {
-          await queues.createQueue(name, settings);
-        } else if (isDeclared && !sameSettings(existing.settings, settings)) {
+        if (existing === undefined) await queues.createQueue(name, settings);
+        else if (declared && !sameSettings(existing.settings, settings))
           await queues.updateQueue(name, settings);
-        }
       }
     },
-
-    // Queues and their messages stay when an app goes.
-    removeApp: () => Promise.resolve(),
+    // Queues and their messages outlive the app's deploys.
+    removeApp: async () => undefined,
   };
 }

@@ -48,6 +48,8 @@ export function createTableDeployHook(store: DocumentStore): AppDeployHook {
       }
     },
 
+    // In the deploy's transaction, through its document store.
+    write: (spec, tx) => createTables(spec, tx.documents),
     apply: (spec) => createTables(spec, store),
 
     // Tables and their items stay when an app goes.

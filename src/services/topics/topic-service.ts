@@ -11,6 +11,7 @@ import type {
   NewDelivery,
   SubscriptionRecord,
   TopicRecord,
+  TopicStore,
 } from '../../store/ports/topics.js';
 import { ChangeFeed } from '../change-feed.js';
 import type { QueueOperations } from '../queues/queue-types.js';
@@ -235,6 +236,8 @@ export class TopicService implements Lifecycle {
     validate: (spec) => {
       planTopics(spec);
     },
+    // In the deploy's transaction, through its topic store.
+    write: (spec, tx) => this.#apply(spec, tx.topics),
     apply: (spec) => this.#apply(spec),
     removeApp: async (app) => {
       await this.#ctx.store.topics.deleteAppSubscriptions(app);
@@ -261,11 +264,11 @@ export class TopicService implements Lifecycle {
     this.#started = false;
   }
 
-  async #apply(spec: AppEventSpec): Promise<void> {
+  async #apply(spec: AppEventSpec, topics: TopicStore = this.#ctx.store.topics): Promise<void> {
     const plan = planTopics(spec);
-    for (const topic of plan.topics) await this.#ctx.store.topics.createTopic(topic, spec.app);
+    for (const topic of plan.topics) await topics.createTopic(topic, spec.app);
     const records = plan.subscriptions.map((w) => this.#record(w, spec.app));
-    await this.#ctx.store.topics.replaceAppSubscriptions(
+    await topics.replaceAppSubscriptions(
       spec.app,
       records,
       spec.prune

@@ -1,6 +1,6 @@
 // Assembles a Store from the Kysely port implementations over one database.
 
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction, TransactionBuilder } from 'kysely';
 import type { AdvisoryLocks, Notifier, StoreCoordination } from '../coordination.js';
 import type { Capabilities, LogStore, Store } from '../store.js';
 import { KyselyApiKeyStore } from './api-key-store.js';
@@ -32,26 +32,19 @@ export interface KyselyStoreParts {
 
 /** Builds a {@link Store} (plus its optional coordination helpers) over a migrated database. */
 export function createKyselyStore(parts: KyselyStoreParts): Store & StoreCoordination {
-  const { db, capabilities } = parts;
+  const { db } = parts;
+  const capabilities = Object.freeze({ ...parts.capabilities });
   let closing: Promise<void> | undefined;
   return Object.freeze({
     kind: parts.kind,
-    capabilities: Object.freeze({ ...capabilities }),
-    functions: new KyselyFunctionStore(db),
-    routes: new KyselyRouteStore(db),
-    apiKeys: new KyselyApiKeyStore(db),
-    code: new KyselyCodeStore(db),
-    invocations: new KyselyInvocationQueue(db, capabilities, parts.notifier),
+    capabilities,
+    ...createPorts(db, capabilities, parts.notifier),
     logs: parts.logs ?? new KyselyLogStore(db),
-    credentials: new KyselyCredentialStore(db),
-    settings: new KyselySettingsStore(db),
-    queues: new KyselyQueueStore(db, capabilities, parts.notifier),
-    topics: new KyselyTopicStore(db, capabilities, parts.notifier),
-    objects: new KyselyObjectStore(db, capabilities, parts.notifier),
-    documents: new KyselyDocumentStore(db, capabilities, parts.notifier),
-    schedules: new KyselyScheduleStore(db, capabilities, parts.notifier),
     notifier: parts.notifier,
     locks: parts.locks,
+    transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
+      return db.transaction().execute((trx) => work(transactionStore(parts, capabilities, trx)));
+    },
     close(): Promise<void> {
       closing ??= (async () => {
         try {
@@ -61,6 +54,71 @@ export function createKyselyStore(parts: KyselyStoreParts): Store & StoreCoordin
         }
       })();
       return closing;
+    },
+  });
+}
+
+/** Every port over `db` (the database, or one transaction of it). */
+function createPorts(
+  db: Kysely<Database>,
+  capabilities: Capabilities,
+  notifier: Notifier | undefined,
+): Omit<Store, 'kind' | 'capabilities' | 'logs' | 'transaction' | 'close'> {
+  return {
+    functions: new KyselyFunctionStore(db),
+    routes: new KyselyRouteStore(db),
+    apiKeys: new KyselyApiKeyStore(db),
+    code: new KyselyCodeStore(db),
+    invocations: new KyselyInvocationQueue(db, capabilities, notifier),
+    credentials: new KyselyCredentialStore(db),
+    settings: new KyselySettingsStore(db),
+    queues: new KyselyQueueStore(db, capabilities, notifier),
+    topics: new KyselyTopicStore(db, capabilities, notifier),
+    objects: new KyselyObjectStore(db, capabilities, notifier),
+    documents: new KyselyDocumentStore(db, capabilities, notifier),
+    schedules: new KyselyScheduleStore(db, capabilities, notifier),
+  };
+}
+
+/** The store handed to {@link Store.transaction}'s work: the same ports over the transaction. */
+function transactionStore(
+  parts: KyselyStoreParts,
+  capabilities: Capabilities,
+  trx: Transaction<Database>,
+): Store & StoreCoordination {
+  const joined = joinable(trx);
+  const tx: Store & StoreCoordination = Object.freeze({
+    kind: parts.kind,
+    capabilities,
+    ...createPorts(joined, capabilities, parts.notifier),
+    // The generic log store: SQLite's fast append holds the connection this transaction has.
+    logs: new KyselyLogStore(joined),
+    notifier: parts.notifier,
+    locks: parts.locks,
+    transaction: <T>(work: (inner: Store) => Promise<T>): Promise<T> => work(tx),
+    close(): Promise<void> {
+      return Promise.reject(new Error('close the store, not the store of one of its transactions'));
+    },
+  });
+  return tx;
+}
+
+/**
+ * `trx` with a `transaction()` that runs its work inline in `trx`. Why: the ports open their
+ * own transactions for multi-statement writes (e.g. `deployApp`), and Kysely refuses a nested
+ * one; inside an enclosing transaction each is already atomic, so joining it is exact (no port
+ * catches a failed statement and carries on, which would need savepoints on PostgreSQL).
+ */
+function joinable(trx: Transaction<Database>): Kysely<Database> {
+  const inline = (): Pick<TransactionBuilder<Database>, 'execute'> => ({
+    execute: <T>(work: (t: Transaction<Database>) => Promise<T>): Promise<T> => work(trx),
+  });
+  return new Proxy(trx, {
+    get(target, prop) {
+      if (prop === 'transaction') return inline;
+      const value: unknown = Reflect.get(target, prop, target);
+      // Kysely's methods use private fields, which a Proxy receiver does not have.
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
 }
