@@ -1,6 +1,9 @@
 // One queue trigger at work: workers claim batches (long polling, batching window), invoke the
-// function synchronously with an SQS event, and delete what succeeded.
+// function synchronously with an SQS event, and delete what succeeded. A batch the function
+// cannot take now (throttled) is held and retried, not returned to the queue.
 
+import type { InvokeResponse } from '../../invoke/invoke-service.js';
+import { isPlatformFailure, platformBackoffMs } from '../../invoke/platform-failure.js';
 import type { ServiceContext } from '../../services/service-context.js';
 import type { QueueOperations, ReceivedMessage } from '../../services/queues/queue-types.js';
 import type { QueueTriggerRecord } from '../../store/ports/queues.js';
@@ -11,6 +14,10 @@ import { failedItems, toSqsRecord } from './sqs-event.js';
 const ERROR_BACKOFF_MS = 1000;
 /** Longest long poll per receive: stop() aborts it anyway. */
 const LONG_POLL_SECONDS = 20;
+/** Retries of a throttled batch: from 250 ms, doubling, jittered, up to 5 s. */
+const THROTTLE_BACKOFF = { baseMs: 250, maxMs: 5000 } as const;
+/** Longest visibility timeout SQS allows, seconds. */
+const MAX_VISIBILITY_SECONDS = 43_200;
 
 /** Polls one queue for one trigger; `maxConcurrency` workers, each one batch at a time. */
 export class QueuePoller {
@@ -100,14 +107,11 @@ export class QueuePoller {
   }
 
   /** Invokes the function with the batch; deletes the records that succeeded. */
-  async #process(batch: ReceivedMessage[]): Promise<void> {
+  async #process(received: ReceivedMessage[]): Promise<void> {
     const { queue } = this.#settings;
-    const arn = `arn:aws:sqs:${this.#ctx.region}:${this.#ctx.accountId}:${queue}`;
-    const event = { Records: batch.map((m) => toSqsRecord(m, arn, this.#ctx.region, this.#ctx.accountId)) };
-    const response = await this.#ctx.invoker.invoke({
-      functionName: this.#trigger.functionName,
-      payload: Buffer.from(JSON.stringify(event)),
-    });
+    const held = await this.#invokeHeld(received);
+    if (held === undefined) return;
+    const { response, batch } = held;
     if (!response.ok) {
       // Function error: leave the batch; it becomes visible after the visibility timeout, is
       // retried, and after maxReceiveCount receives moves to the dead-letter queue.
@@ -131,6 +135,73 @@ export class QueuePoller {
       if (failedDelete !== undefined && !failedDelete.ok)
         this.#report(new Error(`deleting a processed message: ${failedDelete.message}`));
     }
+  }
+
+  /**
+   * Invokes the function with the batch, retrying platform-side failures (throttles, no
+   * capacity) with backoff while the poller keeps the messages invisible; undefined when the
+   * batch was given up (the server is stopping, or its messages were received again elsewhere).
+   *
+   * Why hold the batch rather than let it become visible again, as AWS's poller does: on SQS
+   * every receive counts toward the redrive policy's maxReceiveCount, so a throttled function's
+   * messages reach the dead-letter queue without ever having run (AWS advises maxReceiveCount of
+   * at least 5 for this reason). Held, a message is received once however long the throttle
+   * lasts, and this worker does not receive more while its function has no room.
+   */
+  async #invokeHeld(
+    received: ReceivedMessage[],
+  ): Promise<{ response: InvokeResponse; batch: ReceivedMessage[] } | undefined> {
+    const { queue } = this.#settings;
+    const arn = `arn:aws:sqs:${this.#ctx.region}:${this.#ctx.accountId}:${queue}`;
+    const signal = this.#abort.signal;
+    let batch = received;
+    for (let failures = 1; ; failures++) {
+      const event = { Records: batch.map((m) => toSqsRecord(m, arn, this.#ctx.region, this.#ctx.accountId)) };
+      try {
+        const response = await this.#ctx.invoker.invoke({
+          functionName: this.#trigger.functionName,
+          payload: Buffer.from(JSON.stringify(event)),
+        });
+        return { response, batch };
+      } catch (err) {
+        if (!isPlatformFailure(err)) throw err;
+        const delay = platformBackoffMs(failures, THROTTLE_BACKOFF);
+        this.#report(
+          new Error(
+            `function ${this.#trigger.functionName} could not take a batch of ${batch.length} from queue '${queue}' (${(err as Error).message}); holding it and retrying`,
+          ),
+        );
+        if (!signal.aborted) {
+          // Hidden for the wait plus a whole visibility timeout, as after a fresh receive.
+          const info = await this.#queues.getQueue(queue);
+          const seconds = Math.ceil(delay / 1000) + (info?.settings.visibilityTimeout ?? 30);
+          batch = await this.#setVisibility(batch, Math.min(MAX_VISIBILITY_SECONDS, seconds));
+          if (batch.length === 0) return undefined;
+          await sleep(delay, signal);
+        }
+        if (signal.aborted) {
+          // Stopping: give the batch back now rather than after a visibility timeout. Its
+          // receive has counted (SQS counts every receive); the next receive counts again.
+          await this.#setVisibility(batch, 0);
+          return undefined;
+        }
+      }
+    }
+  }
+
+  /** Changes the visibility of every message; returns those still held under their receipt. */
+  async #setVisibility(batch: ReceivedMessage[], seconds: number): Promise<ReceivedMessage[]> {
+    const { queue } = this.#settings;
+    const results = await Promise.all(
+      batch.map((m) =>
+        this.#queues.changeMessageVisibility(queue, m.receiptHandle, seconds).then(
+          () => true,
+          // Not in flight under this receipt: its visibility ran out and it was received again.
+          () => false,
+        ),
+      ),
+    );
+    return batch.filter((_, i) => results[i]);
   }
 
   /** Reports a failure once per distinct message (a missing queue would otherwise log every second). */

@@ -2,6 +2,7 @@
 // function synchronously with batches in order, and advances the checkpoint only after success.
 
 import type { InvokeService } from '../../invoke/invoke-service.js';
+import { isPlatformFailure, platformBackoffMs } from '../../invoke/platform-failure.js';
 import type { DocumentStore, StreamRecord, TableTrigger } from '../../store/ports/documents.js';
 import { toEventRecord } from './stream-records.js';
 
@@ -26,7 +27,15 @@ export interface StreamPollerDeps {
   readonly options: Required<StreamPollerOptions>;
 }
 
-type BatchOutcome = { ok: true } | { ok: false; error: string; failedSeq?: number | undefined };
+type BatchOutcome =
+  | { ok: true }
+  | {
+      ok: false;
+      error: string;
+      failedSeq?: number | undefined;
+      /** The platform failed (throttle, no capacity), not the function: retried, never counted. */
+      platform?: boolean | undefined;
+    };
 
 /** Polls one trigger; processes one batch at a time, so records of a table arrive in order. */
 export class StreamPoller {
@@ -93,6 +102,7 @@ export class StreamPoller {
   async #run(): Promise<void> {
     const { options } = this.#deps;
     let attempts = 0;
+    let platformFailures = 0;
     let size = this.#trigger.batchSize;
     while (!this.#stopped) {
       try {
@@ -119,6 +129,21 @@ export class StreamPoller {
           toEventRecord(r, def, this.#deps.region, this.#deps.accountId),
         );
         const last = records[records.length - 1]!.seq;
+        if (!outcome.ok && outcome.platform === true) {
+          // Throttled or no capacity: the records were not processed, so neither a retry attempt
+          // nor a reason to bisect; as Lambda does, retried with backoff until they expire.
+          platformFailures++;
+          const delay = platformBackoffMs(platformFailures, {
+            baseMs: options.retryBaseMs,
+            maxMs: options.retryMaxMs,
+          });
+          this.#deps.warn(
+            `table trigger ${trigger.id}: function could not take a batch of ${records.length} (${outcome.error}); retrying in ${delay} ms`,
+          );
+          await this.#sleep(delay, false);
+          continue;
+        }
+        platformFailures = 0;
         if (outcome.ok) {
           await this.#deps.store.setCheckpoint(trigger.id, last);
           attempts = 0;
@@ -177,7 +202,11 @@ export class StreamPoller {
     try {
       res = await this.#deps.invoker.invoke({ functionName: trigger.functionName, payload });
     } catch (err) {
-      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+      return {
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+        platform: isPlatformFailure(err),
+      };
     }
     if (!res.ok) {
       return { ok: false, error: res.error?.errorMessage ?? res.payload.toString('utf8').slice(0, 500) };
