@@ -23,7 +23,12 @@ import {
   validatePublish,
   type PublishedMessage,
 } from './sns-envelope.js';
-import { checkTopicName, planTopics, type WantedSubscription } from './topic-config.js';
+import {
+  checkTopicName,
+  planTopics,
+  subscriptionTargetMissing,
+  type WantedSubscription,
+} from './topic-config.js';
 import type {
   DeliveryInfo,
   PublishOptions,
@@ -300,18 +305,10 @@ export class TopicService implements Lifecycle {
   async #checkEndpoint(input: SubscribeInput): Promise<void> {
     if (input.protocol === 'function') {
       const fn = await this.#ctx.store.functions.getVersion(input.endpoint, '$LATEST');
-      if (fn === undefined) {
-        throw new NimbusError(
-          'ResourceNotFoundException',
-          `function '${input.endpoint}' does not exist; give the full name (app-function) of a deployed function`,
-        );
-      }
+      if (fn === undefined) throw subscriptionTargetMissing('function', input.endpoint);
     } else if (input.protocol === 'queue' && this.#queues.getQueue !== undefined) {
       if ((await this.#queues.getQueue(input.endpoint)) === undefined) {
-        throw new NimbusError(
-          'ResourceNotFoundException',
-          `queue '${input.endpoint}' does not exist; create it with \`nimbus queues create ${input.endpoint}\``,
-        );
+        throw subscriptionTargetMissing('queue', input.endpoint);
       }
     }
   }
