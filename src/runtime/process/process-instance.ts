@@ -65,6 +65,15 @@ export class ProcessInstance implements FunctionInstance {
   readonly #deps: ProcessInstanceDeps;
   #watchdog: RssWatchdog | undefined;
   readonly #reaper: LeftoverReaper;
+  /**
+   * Whether processes are killed when a load or invocation ends. Not for `provided`: its
+   * bootstrap is the runtime and legitimately starts processes between invocations (a shell
+   * bootstrap runs `curl .../next` after each response), which cannot be told apart from
+   * leftovers; there they die with the instance, and the CPU limit bounds them meanwhile.
+   */
+  get #reapsLeftovers(): boolean {
+    return this.spec.config.runtime !== 'provided';
+  }
   #state: State = 'loading';
   #pending: Pending | undefined;
   /** Output outside an invocation: of the load while loading, then late output while idle. */
@@ -138,9 +147,7 @@ export class ProcessInstance implements FunctionInstance {
         if (h.t === 'loaded') {
           clearTimeout(timer);
           this.initDurationMs = typeof h.initMs === 'number' ? h.initMs : performance.now() - started;
-          // A provided bootstrap is the runtime itself: it and what it started during init stay.
-          if (this.spec.config.runtime === 'provided') this.#reaper.keepCurrent();
-          else this.#reaper.reap();
+          if (this.#reapsLeftovers) this.#reaper.reap();
           this.#state = 'idle';
           resolve();
         } else if (h.t === 'load-error') {
@@ -154,7 +161,7 @@ export class ProcessInstance implements FunctionInstance {
         fail(this.#exitError(undefined, code, signal, logs), logs);
       };
       // Before any function code runs, the processes alive are the runner's own.
-      if (this.spec.config.runtime !== 'provided') this.#reaper.keepCurrent();
+      if (this.#reapsLeftovers) this.#reaper.keepCurrent();
       this.#watchdog?.start();
       this.#runner.send(message);
     }).finally(() => {
@@ -216,7 +223,7 @@ export class ProcessInstance implements FunctionInstance {
     if (h.t !== 'result' || p === undefined || h.id !== p.requestId) return;
     this.#settle();
     // Before the answer: nothing the invocation started survives it (see leftover-reaper.ts).
-    this.#reaper.reap();
+    if (this.#reapsLeftovers) this.#reaper.reap();
     p.output.appendText(typeof h.logs === 'string' ? h.logs : '');
     if (typeof h.droppedBytes === 'number') p.output.addDropped(h.droppedBytes);
     const { text: logs, dropped: droppedOutputBytes } = p.output.take();

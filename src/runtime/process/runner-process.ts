@@ -12,8 +12,12 @@ import type { RunnerCommand } from './runner-commands.js';
 /** Callbacks a runner reports to; the pool sets idle ones, an instance replaces them. */
 export interface RunnerHandlers {
   onFrame(frame: Frame): void;
-  /** Text the process wrote to fd 1 or fd 2 (not captured by the runner itself). */
-  onOutput(text: string): void;
+  /**
+   * Bytes the process wrote to fd 1 or fd 2 (not captured by the runner itself), as read: the
+   * pipes are never paused, so a flood is drained at pipe speed and the handler decides what to
+   * keep (see output-budget.ts). Raw bytes, so what is dropped is never decoded.
+   */
+  onOutput(chunk: Buffer, fd: number): void;
   /** The process exited and its pipes are drained. */
   onExit(code: number | null, signal: NodeJS.Signals | null): void;
 }
@@ -120,6 +124,8 @@ export class RunnerProcess {
   readonly pid: number;
   /** RLIMIT_NOFILE the process started with (undefined without prlimit). */
   readonly nofile: number | undefined;
+  /** Whether it runs inside bwrap (its own pid namespace). */
+  readonly sandboxed: boolean;
   handlers: RunnerHandlers = NOOP_HANDLERS;
   /** The cgroup the process was moved into, once the backend did so. */
   cgroup: InstanceCgroup | undefined;
@@ -128,8 +134,9 @@ export class RunnerProcess {
   #exited = false;
   #closed: Promise<void>;
 
-  private constructor(id: string, child: ChildProcess, nofile: number | undefined) {
+  private constructor(id: string, child: ChildProcess, nofile: number | undefined, sandboxed: boolean) {
     this.id = id;
+    this.sandboxed = sandboxed;
     this.child = child;
     this.pid = child.pid as number;
     this.nofile = nofile;
@@ -139,17 +146,15 @@ export class RunnerProcess {
       try {
         frames = this.#decoder.push(chunk);
       } catch (err) {
-        this.handlers.onOutput(`[nimbus] ${(err as Error).message}; killing the runner\n`);
+        this.handlers.onOutput(Buffer.from(`[nimbus] ${(err as Error).message}; killing the runner\n`), 2);
         this.kill();
         return;
       }
       for (const frame of frames) this.handlers.onFrame(frame);
     });
     this.#channel.on('error', () => {}); // EPIPE after the runner died: exit handles it.
-    for (const stream of [child.stdout, child.stderr]) {
-      stream?.setEncoding('utf8');
-      stream?.on('data', (text: string) => this.handlers.onOutput(text));
-    }
+    child.stdout?.on('data', (chunk: Buffer) => this.handlers.onOutput(chunk, 1));
+    child.stderr?.on('data', (chunk: Buffer) => this.handlers.onOutput(chunk, 2));
     this.#closed = new Promise((resolve) => {
       let done = false;
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -211,7 +216,7 @@ export class RunnerProcess {
       });
       for (const fd of opened) closeSync(fd);
     }
-    const runner = new RunnerProcess(options.id, child, nofile);
+    const runner = new RunnerProcess(options.id, child, nofile, options.bwrap !== undefined);
     return new Promise((resolve, reject) => {
       let output = '';
       const timer = setTimeout(() => {
@@ -232,8 +237,8 @@ export class RunnerProcess {
           runner.handlers = NOOP_HANDLERS;
           resolve(runner);
         },
-        onOutput(text) {
-          if (output.length < 4096) output += text;
+        onOutput(chunk) {
+          if (output.length < 4096) output += chunk.toString('utf8', 0, Math.min(chunk.length, 4096));
         },
         onExit(code, signal) {
           clearTimeout(timer);
