@@ -219,24 +219,26 @@ function runProbe(
   bwrap: string,
   args: string[],
   asNobody: boolean,
-  seccompFile: string,
+  seccompFile: string | undefined,
 ): Promise<string | null> {
   return new Promise((resolve) => {
-    let seccomp: number;
+    let seccomp: number | undefined;
     try {
-      seccomp = openSync(seccompFile, 'r');
+      if (seccompFile !== undefined) seccomp = openSync(seccompFile, 'r');
     } catch (err) {
       resolve((err as Error).message);
       return;
     }
     const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'ignore', 'pipe'];
-    stdio[SECCOMP_FD] = seccomp;
-    for (let fd = 3; fd < SECCOMP_FD; fd++) stdio[fd] = 'ignore';
+    if (seccomp !== undefined) {
+      for (let fd = 3; fd < SECCOMP_FD; fd++) stdio[fd] = 'ignore';
+      stdio[SECCOMP_FD] = seccomp;
+    }
     const child = spawn(bwrap, args, {
       stdio,
       ...(asNobody ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : {}),
     });
-    closeSync(seccomp);
+    if (seccomp !== undefined) closeSync(seccomp);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err) => resolve(err.message));
@@ -249,8 +251,8 @@ export interface BwrapProbeOptions {
   readonly runnersDir: string;
   /** An existing slot directory (e.g. the slots dir itself). */
   readonly slotProbeDir: string;
-  /** The compiled seccomp program (bwrap gets it on {@link SECCOMP_FD}). */
-  readonly seccompFile: string;
+  /** The compiled seccomp program (bwrap gets it on {@link SECCOMP_FD}), if any. */
+  readonly seccompFile: string | undefined;
   readonly apiSocketDir?: string | undefined;
   /** Use this bwrap instead of the one on PATH. */
   readonly bwrapPath?: string | undefined;
@@ -280,7 +282,7 @@ export async function probeBwrap(options: BwrapProbeOptions): Promise<BwrapProbe
       env: { PATH: SANDBOX_PATH },
       extraBinaries: binariesOutsideUsr([process.execPath]),
       apiSocketDir: options.apiSocketDir,
-      seccompFd: SECCOMP_FD,
+      seccompFd: options.seccompFile === undefined ? undefined : SECCOMP_FD,
     }),
     realpathSync(process.execPath),
     '-e',

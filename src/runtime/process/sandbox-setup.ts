@@ -25,6 +25,8 @@ export interface SandboxSetupOptions {
   readonly bwrapPath?: string | undefined;
   readonly apiSocketDir?: string | undefined;
   readonly logger?: BackendLogger | undefined;
+  /** @default true */
+  readonly seccomp?: boolean | undefined;
 }
 
 /**
@@ -39,8 +41,9 @@ export async function setUpSandbox(
 ): Promise<SandboxSetup | undefined> {
   const { ownDir, slotsDir } = dirs;
   if (options.sandbox === 'off') return undefined;
-  const setup = prepareSandboxFiles(ownDir, dirs.runnersSource);
-  if (setup.seccompFile === undefined) {
+  const files = prepareSandboxFiles(ownDir, dirs.runnersSource);
+  const setup = options.seccomp === false ? { ...files, seccompFile: undefined } : files;
+  if (files.seccompFile === undefined) {
     const why = `no seccomp syscall table for ${process.arch} (only x64 and arm64)`;
     if (options.sandbox === 'required') {
       throw new NimbusError(
@@ -53,7 +56,7 @@ export async function setUpSandbox(
   const probe = await probeBwrap({
     runnersDir: setup.runnersDir,
     slotProbeDir: slotsDir,
-    seccompFile: setup.seccompFile ?? '/dev/null',
+    seccompFile: setup.seccompFile,
     apiSocketDir: options.apiSocketDir,
     bwrapPath: options.bwrapPath,
   });
