@@ -115,11 +115,29 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The function code could not be bundled (esbuild error, missing handler file).',
   },
+  InvalidBundleException: {
+    status: 400,
+    retryable: false,
+    summary:
+      "A deploy names a code bundle that cannot run as configured: not a Nimbus bundle, the handler's file or export is missing, or the files are for another runtime; the message names the function and the fix.",
+  },
   SandboxUnavailableError: {
     status: 500,
     retryable: false,
     summary:
       '`sandbox: required` is set but bubblewrap (bwrap) is not installed or cannot create namespaces.',
+  },
+  DataDirInUseError: {
+    status: 409,
+    retryable: false,
+    summary:
+      'Another Nimbus server runs on this data dir (the message names its pid and port); use it, stop it first, or start with another `--data-dir`.',
+  },
+  PortInUseError: {
+    status: 409,
+    retryable: false,
+    summary:
+      'The port is already in use by another program; stop it or start with another `--port` (`--port 0` picks a free one).',
   },
   NotFound: { status: 404, retryable: false, summary: 'No API route matches the method and path.' },
   MethodNotAllowed: {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NimbusError } from '../errors.js';
-import { sha256Hex, unpackBundle } from './bundle-archive.js';
+import { sha256HexAsync, unpackBundleAsync } from './bundle-archive.js';
 
 /** Where the cache reads blobs from: the subset of `CodeStore` it needs. */
 export interface CodeBlobSource {
@@ -64,14 +64,16 @@ export class CodeCache {
         `Code bundle ${sha256} is not in the store; redeploy the function with \`nimbus deploy\`.`,
       );
     }
-    const actual = sha256Hex(blob);
+    // Hashing and inflating run on the thread pool: a cold start of a big bundle must not hold
+    // the event loop (and with it every warm request) while it unpacks.
+    const actual = await sha256HexAsync(blob);
     if (actual !== sha256) {
       throw new NimbusError(
         'ServiceException',
         `Code bundle ${sha256} in the store is corrupt (its sha256 is ${actual}); redeploy the function with \`nimbus deploy\`.`,
       );
     }
-    const files = unpackBundle(blob);
+    const files = await unpackBundleAsync(blob);
     await mkdir(this.#root, { recursive: true, mode: 0o755 });
     // A temp sibling on the same filesystem, so the final rename is atomic.
     const temp = join(
