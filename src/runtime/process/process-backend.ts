@@ -17,11 +17,12 @@ import {
   SANDBOX_API_SOCKET,
   SANDBOX_PATH,
   SANDBOX_RUNTIME_DIR,
+  SANDBOX_SHM_MAX_MB,
   SANDBOX_TASK_ROOT,
   SANDBOX_UID,
   SECCOMP_FD,
 } from './bwrap-sandbox.js';
-import { detectCgroups, RUNNER_MEMORY_OVERHEAD_MB } from './cgroup-limits.js';
+import { defaultCpus, detectCgroups, RUNNER_MEMORY_OVERHEAD_MB } from './cgroup-limits.js';
 import type { CgroupManager } from './cgroup-limits.js';
 import { discardLauncher, LauncherPool } from './launcher-pool.js';
 import type { Launcher } from './launcher-pool.js';
@@ -67,6 +68,11 @@ export interface ProcessBackendOptions {
   readonly apiSocketDir?: string | undefined;
   /** Load the seccomp filter into sandboxes. @default true (false only for bench/sandbox-hardening.ts, which measures its cost) */
   readonly seccomp?: boolean | undefined;
+  /**
+   * `auto`: a cgroup per instance where writable; `off`: never (heap flag and RSS watchdog, no
+   * CPU or pids limit), e.g. to test that path on a machine with cgroups. @default 'auto'
+   */
+  readonly cgroups?: 'auto' | 'off';
 }
 
 let nextRunnerId = 0;
@@ -158,7 +164,7 @@ export class ProcessBackend implements RuntimeBackend {
       await rm(ownDir, { recursive: true, force: true });
       throw err;
     }
-    const cgroups = detectCgroups();
+    const cgroups = options.cgroups === 'off' ? null : detectCgroups();
     if (!cgroups) {
       options.logger?.info(
         'no writable cgroup: memory limits use a V8 heap flag and an RSS watchdog, no pids limit',
@@ -290,7 +296,8 @@ export class ProcessBackend implements RuntimeBackend {
           if (this.#closed) return this.#discard(runner);
           runner.handlers = {
             onFrame() {},
-            onOutput: (text) => this.#options.logger?.info(`[runner ${runner.id}] ${text.trimEnd()}`),
+            onOutput: (chunk) =>
+              this.#options.logger?.info(`[runner ${runner.id}] ${chunk.toString().trimEnd()}`),
             onExit: () => {
               const list = this.#idle.get(key);
               const at = list?.indexOf(runner) ?? -1;
@@ -420,6 +427,10 @@ export class ProcessBackend implements RuntimeBackend {
         memoryMB: c.memory,
         maxProcesses: c.maxProcesses,
         baselineBytes: cgroup.anonBytes(),
+        // tmpfs pages are charged to the cgroup: room for a full /tmp and /dev/shm on top, so
+        // filling them is ENOSPC, not an OOM kill (the function's own memory is still `memory`).
+        tmpfsMB: this.#bwrap ? c.tmpSize + Math.min(c.tmpSize, SANDBOX_SHM_MAX_MB) : 0,
+        cpus: defaultCpus(c.memory),
       });
       if (this.#bwrap && !slotFilled) await populateSlot(spec.codeDir, slotDir);
       const taskRoot = this.#bwrap ? SANDBOX_TASK_ROOT : spec.codeDir;
