@@ -25,9 +25,11 @@ import { createBackends } from '../runtime/create-backends.js';
 import type { InstanceSpec } from '../runtime/runtime-backend.js';
 import type { ServiceContext } from '../services/service-context.js';
 import { defaultStoreUrl, openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 import { API_SOCKET_ENV } from '../runtime/lambda-environment.js';
 import { apiSocketPath, closeApiSocket, listenApiSocket } from './api-socket.js';
 import { prepareDataDir, removeRunDir, sandboxRunDir } from './data-dir.js';
+import { lockDataDir } from './data-dir-lock.js';
 import type { Platform } from './platform.js';
 import { wireResources } from './resource-wiring.js';
 import { compileServerOptions, type ServerOptionsInput } from './server-options.js';
@@ -60,10 +62,21 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
   const options = compileServerOptions(input);
   const { logger } = options;
   prepareDataDir(options.dataDir);
+  // One data dir, one server, checked before anything touches the data dir or its run dir: a
+  // refused second server must neither create nor clean up anything of the running one.
+  const lock = lockDataDir(options.dataDir);
 
-  const store =
-    options.storeInstance ?? (await openStore({ url: options.store ?? defaultStoreUrl(options.dataDir) }));
-  const cleanups: Array<() => Promise<void>> = options.storeInstance ? [] : [() => store.close()];
+  let store: Store;
+  try {
+    store =
+      options.storeInstance ?? (await openStore({ url: options.store ?? defaultStoreUrl(options.dataDir) }));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  // Run in reverse: the lock is released last, after everything under the data dir is done.
+  const cleanups: Array<() => Promise<void>> = [async () => lock.release()];
+  if (!options.storeInstance) cleanups.push(() => store.close());
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error(String(err)));
   };
@@ -287,9 +300,11 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
 
     const port = (server.address() as AddressInfo).port;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    lock.listening(url, port);
     let closing: Promise<void> | undefined;
     return {
-      url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+      url,
       port,
       rootCredentials,
       platform,

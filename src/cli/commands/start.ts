@@ -2,6 +2,7 @@
 import type { CommandContext, CommandSpec, OptionSpec, ParsedArgs } from '../command.js';
 import { UsageError, expectPositionals, stringOption } from '../command.js';
 import { parseEgressAllowList } from '../../events/topics/egress-policy.js';
+import { NimbusError } from '../../errors.js';
 import type { Output } from '../output.js';
 
 /** Server options as `startServer` takes them. */
@@ -118,7 +119,12 @@ export async function launchServer(
 ): Promise<RunningServer> {
   // Loaded on demand so that client commands (ls, invoke, …) never load the server and its drivers.
   const { startServer } = await import('../../server/nimbus-server.js');
-  const server: RunningServer = await startServer({ ...options, logger: serverLogger(ctx.stderr) });
+  let server: RunningServer;
+  try {
+    server = await startServer({ ...options, logger: serverLogger(ctx.stderr) });
+  } catch (err) {
+    throw portInUse(err, options) ?? err;
+  }
   const out = ctx.stdout;
   if (ctx.globals.json) {
     out.stream.write(
@@ -140,6 +146,16 @@ export async function launchServer(
     out.line(bar);
   }
   return server;
+}
+
+/** A busy port as a CLI error naming the port and the fix, instead of the raw EADDRINUSE stack. */
+function portInUse(err: unknown, options: ServerLaunchOptions): NimbusError | undefined {
+  if ((err as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return undefined;
+  return new NimbusError(
+    'PortInUseError',
+    `port ${options.port} on ${options.host} is already in use by another program; stop it, or start with another port: --port ${options.port === 65535 ? 8081 : options.port + 1} (--port 0 picks a free one).`,
+    { cause: err },
+  );
 }
 
 /** Resolves when `signal` fires (at once if it already has). */
