@@ -9,6 +9,7 @@ import type { ObjectStore } from './ports/objects.js';
 import type { QueueStore } from './ports/queues.js';
 import type { ScheduleStore } from './ports/schedules.js';
 import type { TopicStore } from './ports/topics.js';
+import type { WorkflowStore } from './ports/workflows.js';
 
 /**
  * What a backend can do, so shared code branches on abilities, never on the backend's name.
@@ -355,6 +356,8 @@ export interface Store {
   readonly documents: DocumentStore;
   /** Schedules and their fired ticks (src/events/schedules). */
   readonly schedules: ScheduleStore;
+  /** Workflows, executions, history, timers and task tokens (src/workflow/core). */
+  readonly workflows: WorkflowStore;
   /**
    * Runs `work` in one transaction over every port: `work` gets a store whose ports all write
    * through that transaction; it commits when `work` resolves and rolls back when it throws, so

@@ -7,6 +7,7 @@ import type { ObjectTables } from './schema/objects.js';
 import type { QueueTables } from './schema/queues.js';
 import type { ScheduleTables } from './schema/schedules.js';
 import type { TopicTables } from './schema/topics.js';
+import type { WorkflowTables } from './schema/workflows.js';
 
 /**
  * An epoch-ms column. SQLite returns a number; PostgreSQL stores `bigint`, which `pg` returns as
@@ -178,7 +179,13 @@ export interface ApiKeyUsageTable {
 
 /** Every table of the store, as Kysely sees it (the event resources' tables live in schema/). */
 export interface Database
-  extends QueueTables, TopicTables, ObjectTables, DocumentTables, ScheduleTables, AppTokenTables {
+  extends QueueTables,
+    TopicTables,
+    ObjectTables,
+    DocumentTables,
+    ScheduleTables,
+    AppTokenTables,
+    WorkflowTables {
   functions: FunctionsTable;
   function_versions: FunctionVersionsTable;
   aliases: AliasesTable;

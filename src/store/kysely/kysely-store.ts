@@ -26,6 +26,7 @@ import { KyselyObjectStore } from './object-store.js';
 import { KyselyQueueStore } from './queue-store.js';
 import { KyselyScheduleStore } from './schedule-store.js';
 import { KyselyTopicStore } from './topic-store.js';
+import { KyselyWorkflowStore } from './workflow-store.js';
 
 /** What a backend module hands over to build its {@link Store}. */
 export interface KyselyStoreParts {
@@ -87,6 +88,7 @@ function createPorts(
     objects: new KyselyObjectStore(db, capabilities, notifier),
     documents: new KyselyDocumentStore(db, capabilities, notifier),
     schedules: new KyselyScheduleStore(db, capabilities, notifier),
+    workflows: new KyselyWorkflowStore(db, capabilities),
   };
 }
 
