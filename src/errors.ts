@@ -223,6 +223,12 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The body ended before (or ran past) its declared Content-Length; nothing was stored.',
   },
+  StorageQuotaExceeded: {
+    status: 403,
+    retryable: false,
+    summary:
+      "A write would pass a storage quota (a bucket's bytes or objects, a queue's messages, a table's items or bytes); nothing was written. Delete data or raise the quota (server option `quotas`, `nimbus start --quota NAME=N`).",
+  },
   EntityTooLarge: {
     status: 400,
     retryable: false,

@@ -20,6 +20,7 @@ import { enqueueAsync } from '../invoke/enqueue-async.js';
 import { FunctionResolver } from '../invoke/function-resolver.js';
 import { InvokeService } from '../invoke/invoke-service.js';
 import { LogSink } from '../observe/log-sink.js';
+import { RetentionSweeper } from '../observe/retention.js';
 import { WarmPool } from '../pool/warm-pool.js';
 import { createBackends } from '../runtime/create-backends.js';
 import type { InstanceSpec } from '../runtime/runtime-backend.js';
@@ -210,6 +211,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       accountId: ACCOUNT_ID,
       logger,
       onError,
+      quotas: options.quotas,
     };
     const webhookEgress = new EgressPolicy({ allow: options.webhookAllow });
     const resources = wireResources(services, { webhooks: { egress: webhookEgress } });
@@ -296,6 +298,13 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     }
     dispatcher.start();
     await resources.start();
+    // Logs, finished invocations and webhook deliveries past their retention (and logs past quota).
+    const retention = new RetentionSweeper(
+      { store, logBytesPerApp: options.quotas.logBytesPerApp, onError, info: (m) => logger.info(m) },
+      options.retention,
+    );
+    cleanups.push(() => retention.stop());
+    retention.start();
     warmMinimum(await store.functions.listFunctions());
 
     const port = (server.address() as AddressInfo).port;

@@ -5,6 +5,8 @@ import { NimbusError } from '../errors.js';
 import { parseEgressAllowList } from '../events/topics/egress-policy.js';
 import type { Store } from '../store/store.js';
 import type { AsyncDispatcherOptions } from '../invoke/async-dispatcher.js';
+import type { RetentionOptions } from '../observe/retention.js';
+import { compileStorageQuotas, type StorageQuotas } from '../services/storage-quotas.js';
 
 /** Options accepted by `startServer`. */
 export interface ServerOptionsInput {
@@ -37,6 +39,10 @@ export interface ServerOptionsInput {
   acquireTimeoutMs?: number;
   /** Async invocation tuning (retries, event age); Lambda's defaults when unset. */
   async?: AsyncDispatcherOptions;
+  /** Storage quotas of buckets, queues, tables and logs (see docs/resources.md#quotas); defaults when unset. */
+  quotas?: Partial<StorageQuotas>;
+  /** How long logs, finished invocations and webhook deliveries are kept (docs/resources.md#retention). */
+  retention?: RetentionOptions;
   /**
    * Webhook targets allowed despite the egress policy's deny list (loopback, private, link-local,
    * metadata): CIDRs, addresses or host names, e.g. `['127.0.0.1', '10.1.0.0/16']`.
@@ -70,6 +76,8 @@ export interface ServerOptions {
   readonly threadPrewarm: number;
   readonly acquireTimeoutMs: number;
   readonly async: AsyncDispatcherOptions;
+  readonly quotas: StorageQuotas;
+  readonly retention: RetentionOptions;
   readonly webhookAllow: readonly string[];
   readonly logger: ServerLogger;
   readonly env: NodeJS.ProcessEnv;
@@ -114,8 +122,23 @@ export function compileServerOptions(input: ServerOptionsInput = {}): ServerOpti
     threadPrewarm: input.threadPrewarm ?? 2,
     acquireTimeoutMs: input.acquireTimeoutMs ?? 1000,
     async: Object.freeze({ ...input.async }),
+    quotas: compileStorageQuotas(input.quotas),
+    retention: compileRetention(input.retention),
     webhookAllow,
     logger: input.logger ?? consoleLogger,
     env,
   });
+}
+
+/** Validates retention windows (positive whole milliseconds). */
+function compileRetention(input: RetentionOptions = {}): RetentionOptions {
+  for (const [name, value] of Object.entries(input)) {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)) {
+      throw new NimbusError(
+        'InvalidConfigError',
+        `retention.${name} must be a whole number of milliseconds of at least 1; got ${JSON.stringify(value)}.`,
+      );
+    }
+  }
+  return Object.freeze({ ...input });
 }

@@ -4,6 +4,7 @@
 import type { InvokeService } from '../invoke/invoke-service.js';
 import type { ServerLogger } from '../server/server-options.js';
 import type { Store } from '../store/store.js';
+import type { StorageQuotas } from './storage-quotas.js';
 
 /** Options of an async invocation enqueued by a service (an event trigger). */
 export interface EnqueueOptions {
@@ -34,4 +35,6 @@ export interface ServiceContext {
   readonly logger: ServerLogger;
   /** Reports a failure of background work (never throw into nowhere). */
   readonly onError: (err: unknown) => void;
+  /** Storage limits of buckets, queues and tables. @default DEFAULT_STORAGE_QUOTAS */
+  readonly quotas?: StorageQuotas | undefined;
 }

@@ -275,6 +275,11 @@ export interface InvocationQueue {
   get(id: string): Promise<AsyncInvocation | undefined>;
   /** Forget idempotency keys created before `before` (epoch ms). @returns how many. */
   purgeIdempotencyKeys(before: number): Promise<number>;
+  /**
+   * Delete up to `limit` invocations that finished before `before` (epoch ms) and have nothing
+   * left to do (no destination delivery pending). The retention sweep. @returns how many.
+   */
+  purgeFinished(before: number, limit: number): Promise<number>;
 }
 
 /** One captured log line of a function. */
@@ -295,6 +300,15 @@ export interface LogStore {
   append(lines: readonly LogLine[]): Promise<void>;
   /** Lines of a function, oldest first, with `timestamp >= sinceMs` and `id > afterId`. */
   query(q: { functionName: string; sinceMs?: number; afterId?: number; limit?: number }): Promise<LogLine[]>;
+  /**
+   * Of the `limit` oldest lines (by id), delete those written before `before` (epoch ms); the
+   * retention sweep calls it until it returns 0. @returns how many were deleted.
+   */
+  deleteOlderThan(before: number, limit: number): Promise<number>;
+  /** Characters of log text kept per function (a scan: for the periodic sweep only). */
+  sizeByFunction(): Promise<Map<string, number>>;
+  /** Delete the oldest lines of `functionNames` (together) until they hold at most `keep` characters. @returns how many. */
+  trimOldest(functionNames: readonly string[], keep: number): Promise<number>;
 }
 
 /** An issued AWS-style access key. */

@@ -32,6 +32,8 @@ const RENAMED: Readonly<Record<string, { code: string; status?: number }>> = {
   TooManyRequestsException: { code: 'SlowDown', status: 503 },
   ServiceException: { code: 'InternalError' },
   ResourceConflictException: { code: 'OperationAborted' },
+  // S3 itself has no storage quota; Ceph RGW, the most used S3-compatible store, answers this.
+  StorageQuotaExceeded: { code: 'QuotaExceeded', status: 403 },
 };
 
 /** Map any thrown value to the S3 error the client gets. */

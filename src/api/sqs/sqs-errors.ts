@@ -47,6 +47,8 @@ export const SQS_ERRORS = {
   MissingAuthenticationToken: { status: 403 },
   RequestThrottled: { status: 403 },
   RequestEntityTooLarge: { status: 413 },
+  // SQS's own answer when an action would pass a limit (e.g. in-flight messages).
+  OverLimit: { status: 403 },
   InternalError: { status: 500, sender: false },
 } as const satisfies Record<string, SqsErrorInfo>;
 
@@ -92,6 +94,7 @@ const NIMBUS_TO_SQS: Readonly<Record<string, SqsErrorType>> = {
   AccessDeniedException: 'AccessDenied',
   TooManyRequestsException: 'RequestThrottled',
   NotFound: 'InvalidAddress',
+  StorageQuotaExceeded: 'OverLimit',
 };
 
 /** The SQS type for a Nimbus error code (a queue-service or platform code). */

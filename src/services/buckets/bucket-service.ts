@@ -12,7 +12,10 @@ import type {
   ObjectStore,
   StoredObject,
 } from '../../store/ports/objects.js';
+import type { BucketQuota } from '../../store/ports/quotas.js';
+import { quotaExceeded } from '../../store/ports/quotas.js';
 import type { ServiceContext } from '../service-context.js';
+import { DEFAULT_STORAGE_QUOTAS } from '../storage-quotas.js';
 import type { BucketEventName, ObjectChange, ObjectChangeSubscriber } from './bucket-changes.js';
 import { checkBucketName, checkKey, isValidBucketName } from './bucket-names.js';
 import type {
@@ -66,6 +69,7 @@ export class BucketService implements Lifecycle, BucketOperations {
   readonly #store: ObjectStore;
   readonly #files: ObjectFiles;
   readonly #limits: BucketLimits;
+  readonly #quota: BucketQuota;
   readonly #locks = new KeyedLock();
   readonly #subscribers = new Set<ObjectChangeSubscriber>();
   readonly #multipart: MultipartUploads;
@@ -82,12 +86,16 @@ export class BucketService implements Lifecycle, BucketOperations {
       maxObjectSize: options.maxObjectSize ?? 5 * GiB,
       minPartSize: options.minPartSize ?? 5 * MiB,
     });
+    const quotas = ctx.quotas ?? DEFAULT_STORAGE_QUOTAS;
+    this.#quota = Object.freeze({ maxBytes: quotas.bucketBytes, maxObjects: quotas.bucketObjects });
     this.#multipart = new MultipartUploads({
       store: this.#store,
       files: this.#files,
       locks: this.#locks,
       limits: this.#limits,
       requireBucket: (b) => this.#requireBucket(b),
+      quota: this.#quota,
+      precheck: (b, bytes) => this.#precheck(b, bytes),
       notify: (change) => this.#notify(change),
       committed: () => this.#committed(),
       discard: (ids) => this.#discard(ids),
@@ -184,6 +192,7 @@ export class BucketService implements Lifecycle, BucketOperations {
     checkKey(key);
     const fields = headerFields(options);
     await this.#requireBucket(bucket);
+    await this.#precheck(bucket, options?.contentLength, key);
     const written = await this.#files.write(body, {
       contentLength: options?.contentLength,
       contentMd5: options?.contentMd5,
@@ -364,6 +373,7 @@ export class BucketService implements Lifecycle, BucketOperations {
             etag: object.etag,
             time: object.lastModified,
           }),
+          this.#quota,
         ),
       );
       this.#committed();
@@ -391,6 +401,35 @@ export class BucketService implements Lifecycle, BucketOperations {
         this.#ctx.onError(err);
       }
     }
+  }
+
+  /**
+   * Refuse before reading a body a write that cannot fit: `bytes` more (when the length is
+   * known) past the bucket's bytes quota, or a new key when it holds its quota of objects. The
+   * store checks again, exactly, in the write's transaction; this only spares writing a file
+   * (up to 5 GiB) that would be thrown away.
+   */
+  async #precheck(bucket: string, bytes: number | undefined, newKey?: string): Promise<void> {
+    const usage = await this.#store.getBucketUsage(bucket);
+    if (usage === undefined) return;
+    const fix = `Delete objects of bucket '${bucket}' you no longer need (or abort its unfinished multipart uploads)`;
+    if (bytes !== undefined && usage.bytes + bytes > this.#quota.maxBytes) {
+      throw quotaExceeded(`bucket '${bucket}'`, 'bucketBytes', this.#quota.maxBytes, usage.bytes, fix);
+    }
+    if (
+      newKey !== undefined &&
+      usage.objects >= this.#quota.maxObjects &&
+      (await this.#store.getObject(bucket, newKey)) === undefined
+    ) {
+      throw quotaExceeded(`bucket '${bucket}'`, 'bucketObjects', this.#quota.maxObjects, usage.objects, fix);
+    }
+  }
+
+  /** What a bucket holds (bytes of objects and unfinished parts, object count). */
+  async usage(bucket: string): Promise<{ bytes: number; objects: number }> {
+    const usage = isValidBucketName(bucket) ? await this.#store.getBucketUsage(bucket) : undefined;
+    if (usage === undefined) throw noSuchBucket(bucket);
+    return usage;
   }
 
   /** Delete files no row references any more; a failure only leaves garbage for the sweep. */

@@ -10,6 +10,7 @@ import type {
   StoredPart,
   StoredUpload,
 } from '../../store/ports/objects.js';
+import type { BucketQuota } from '../../store/ports/quotas.js';
 import { checkKey } from './bucket-names.js';
 import type { ObjectChange } from './bucket-changes.js';
 import type { MultipartUploadInfo, ObjectInfo, PutObjectOptions, UploadedPart } from './bucket-types.js';
@@ -28,6 +29,10 @@ export interface MultipartDeps {
   readonly locks: KeyedLock;
   readonly limits: BucketLimits;
   requireBucket(bucket: string): Promise<void>;
+  /** The bucket's quota, for the store to check each write against in its transaction. */
+  readonly quota: BucketQuota;
+  /** Refuse early (before reading a body) a write that cannot fit the bucket's quota. */
+  precheck(bucket: string, bytes: number | undefined): Promise<void>;
   notify(change: ObjectChange): NotificationBuilder;
   /** Notifications were committed: tell the change feed's subscribers. */
   committed(): void;
@@ -83,6 +88,7 @@ export class MultipartUploads {
       );
     }
     await this.#upload(bucket, key, uploadId);
+    await this.#d.precheck(bucket, options?.contentLength);
     const written = await this.#d.files.write(body, {
       contentLength: options?.contentLength,
       contentMd5: options?.contentMd5,
@@ -98,7 +104,7 @@ export class MultipartUploads {
     };
     try {
       const { replacedFileId } = await this.#d.locks.run(`upload\u0000${uploadId}`, () =>
-        this.#d.store.putPart(part),
+        this.#d.store.putPart(part, this.#d.quota),
       );
       if (replacedFileId !== undefined) await this.#d.discard([replacedFileId]);
     } catch (err) {
@@ -176,6 +182,7 @@ export class MultipartUploads {
               etag,
               time: object.lastModified,
             }),
+            this.#d.quota,
           ),
         );
       } catch (err) {

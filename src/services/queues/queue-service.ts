@@ -9,7 +9,9 @@ import { notifierOf } from '../../store/coordination.js';
 import type { Subscription } from '../../store/coordination.js';
 import { QUEUE_MESSAGES_CHANNEL } from '../../store/ports/queues.js';
 import type { QueueRecord, QueueStore } from '../../store/ports/queues.js';
+import { quotaExceeded } from '../../store/ports/quotas.js';
 import type { ServiceContext } from '../service-context.js';
+import { DEFAULT_STORAGE_QUOTAS } from '../storage-quotas.js';
 import { createQueueDeployHook } from './queue-deploy.js';
 import {
   DEDUP_WINDOW_MS,
@@ -47,6 +49,16 @@ const SETTINGS_TTL_MS = 2000;
 const LONG_POLL_RECHECK_MS = 1000;
 /** How often expired messages and deduplication ids are swept. */
 const SWEEP_INTERVAL_MS = 60_000;
+/**
+ * How long a queue's counted messages are trusted before a send counts again. Why a cached,
+ * bounded count rather than a counter kept by every write: sends, receives and deletes are the
+ * hot path, and a counter row per queue would be updated by every one of them (on PostgreSQL a
+ * row lock every sender and deleter of a queue waits on; on SQLite one more write per message).
+ * The count stops at the quota (an index range of at most quota + 1 rows) and runs at most once
+ * per queue per second per node; the price is that several nodes together may pass the quota by
+ * what they accept within that second.
+ */
+const USAGE_TTL_MS = 1000;
 
 function invalid(message: string): NimbusError {
   return new NimbusError('InvalidParameterValueException', message);
@@ -67,6 +79,9 @@ export class QueueService implements Lifecycle, QueueOperations {
   readonly #store: QueueStore;
   readonly #settings = new Map<string, { settings: QueueSettings; record: QueueRecord; at: number }>();
   readonly #waiters = new QueueWaiters();
+  /** Messages per queue as last counted, plus what this node sent since. */
+  readonly #usage = new Map<string, { count: number; at: number }>();
+  readonly #maxMessages: number;
   #started = false;
   #stopping: AbortController | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -76,6 +91,7 @@ export class QueueService implements Lifecycle, QueueOperations {
   constructor(ctx: ServiceContext) {
     this.#ctx = ctx;
     this.#store = ctx.store.queues;
+    this.#maxMessages = (ctx.quotas ?? DEFAULT_STORAGE_QUOTAS).queueMessages;
     this.deployHook = createQueueDeployHook(this);
   }
 
@@ -140,6 +156,7 @@ export class QueueService implements Lifecycle, QueueOperations {
   async purgeQueue(name: string): Promise<void> {
     await this.#requireQueue(name);
     await this.#store.purge(name);
+    this.#usage.delete(name);
   }
 
   async counts(name: string): Promise<QueueCounts> {
@@ -188,6 +205,7 @@ export class QueueService implements Lifecycle, QueueOperations {
     settings: QueueSettings,
     sends: ValidatedSend[],
   ): Promise<SendMessageResult[]> {
+    await this.#reserve(queue, sends.length);
     const now = Date.now();
     const expiresAt = now + settings.messageRetentionPeriod * 1000;
     const messages = sends.map((s) => ({
@@ -360,6 +378,36 @@ export class QueueService implements Lifecycle, QueueOperations {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  /**
+   * Counts `n` more messages against the queue's quota, or throws StorageQuotaExceeded (before
+   * anything is stored: a batch is refused whole). See USAGE_TTL_MS for why a cached count.
+   */
+  async #reserve(queue: string, n: number): Promise<void> {
+    const max = this.#maxMessages;
+    const now = Date.now();
+    let entry = this.#usage.get(queue);
+    if (entry === undefined || now - entry.at > USAGE_TTL_MS) {
+      entry = { count: await this.#store.countMessages(queue, max + 1), at: now };
+      if (this.#usage.size >= 10_000) this.#usage.clear();
+      this.#usage.set(queue, entry);
+    }
+    if (entry.count + n > max && entry.at !== now) {
+      // Messages may have been received and deleted since the count: count again before refusing.
+      entry.count = await this.#store.countMessages(queue, max + 1);
+      entry.at = now;
+    }
+    if (entry.count + n > max) {
+      throw quotaExceeded(
+        `queue '${queue}'`,
+        'queueMessages',
+        max,
+        Math.min(entry.count, max),
+        `Receive and delete its messages (is its consumer running?) or purge it (\`nimbus queues purge ${queue}\`)`,
+      );
+    }
+    entry.count += n;
+  }
 
   /** The queue's settings (cached briefly); throws ResourceNotFoundException naming the fix. */
   async #requireQueue(

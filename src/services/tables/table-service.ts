@@ -11,7 +11,9 @@ import type {
   TableDefinition,
   WriteDecision,
 } from '../../store/ports/documents.js';
+import type { TableQuota } from '../../store/ports/quotas.js';
 import { ChangeFeed } from '../change-feed.js';
+import { DEFAULT_STORAGE_QUOTAS } from '../storage-quotas.js';
 import type { ServiceContext } from '../service-context.js';
 import { evaluateCondition, parseCondition } from './condition-expression.js';
 import type { Condition, ExpressionValues } from './condition-expression.js';
@@ -69,10 +71,13 @@ export class TableService implements Lifecycle {
    * src/server; this service knows no consumer.
    */
   readonly changes: ChangeFeed<TableChange>;
+  readonly #quota: TableQuota;
 
   constructor(ctx: ServiceContext) {
     this.#ctx = ctx;
     this.changes = new ChangeFeed(ctx.onError);
+    const quotas = ctx.quotas ?? DEFAULT_STORAGE_QUOTAS;
+    this.#quota = Object.freeze({ maxItems: quotas.tableItems, maxBytes: quotas.tableBytes });
     this.deployHook = createTableDeployHook(ctx.store.documents);
   }
 
@@ -100,6 +105,13 @@ export class TableService implements Lifecycle {
       );
     }
     return this.describeTable(name);
+  }
+
+  /** Items of a table and the characters of their JSON (what its quotas count). */
+  async usage(name: string): Promise<{ items: number; bytes: number }> {
+    const usage = await this.#ctx.store.documents.getTableUsage(name);
+    if (usage === undefined) throw tableNotFound(name);
+    return usage;
   }
 
   async describeTable(name: string): Promise<TableDescription> {
@@ -239,7 +251,7 @@ export class TableService implements Lifecycle {
     sk: string,
     decide: (current: Item | undefined) => WriteDecision,
   ) {
-    const outcome = await this.#ctx.store.documents.write(def.name, pk, sk, decide);
+    const outcome = await this.#ctx.store.documents.write(def.name, pk, sk, decide, this.#quota);
     if (outcome.seq !== undefined) void this.changes.publish({ type: 'written', table: def.name });
     return outcome;
   }

@@ -1,5 +1,6 @@
 // DocumentStore over Kysely (SQLite and PostgreSQL): tables, items, the change stream and its triggers.
 
+import { sql } from 'kysely';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { NimbusError } from '../../errors.js';
 import type { Notifier } from '../coordination.js';
@@ -17,6 +18,7 @@ import type {
   WriteDecision,
   WriteOutcome,
 } from '../ports/documents.js';
+import { quotaExceeded, type TableQuota } from '../ports/quotas.js';
 import type { Capabilities } from '../store.js';
 import type { Database } from './database.js';
 import { toMs } from './database.js';
@@ -131,6 +133,15 @@ export class KyselyDocumentStore implements DocumentStore {
       .execute();
   }
 
+  async getTableUsage(name: string): Promise<{ items: number; bytes: number } | undefined> {
+    const row = await this.#db
+      .selectFrom('doc_tables')
+      .select(['item_count', 'item_bytes'])
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && { items: Number(row.item_count), bytes: Number(row.item_bytes) };
+  }
+
   async deleteTable(name: string): Promise<boolean> {
     return this.#db.transaction().execute(async (trx) => {
       const result = await trx.deleteFrom('doc_tables').where('name', '=', name).executeTakeFirst();
@@ -157,6 +168,7 @@ export class KyselyDocumentStore implements DocumentStore {
     pk: string,
     sk: string,
     decide: (current: Item | undefined) => WriteDecision,
+    quota?: TableQuota,
   ): Promise<WriteOutcome> {
     return this.#db.transaction().execute(async (trx) => {
       const def = await lockTable(trx, table);
@@ -171,8 +183,14 @@ export class KyselyDocumentStore implements DocumentStore {
       const decision = decide(old?.item);
       if ('none' in decision) return { old: old?.item, current: old?.item };
       let current: Item | undefined;
+      const oldBytes = row === undefined ? 0 : row.item.length;
+      // Usage counters ride on the doc_tables row lockTable already holds (see migration 011).
+      let items: number;
+      let bytes: number;
       if ('remove' in decision) {
         if (old === undefined) return { old: undefined, current: undefined };
+        items = -1;
+        bytes = -oldBytes;
         await trx
           .deleteFrom('doc_items')
           .where('table_name', '=', table)
@@ -182,6 +200,9 @@ export class KyselyDocumentStore implements DocumentStore {
       } else {
         current = decision.put;
         const text = JSON.stringify(current);
+        items = old === undefined ? 1 : 0;
+        bytes = text.length - oldBytes;
+        if (quota !== undefined) checkTableQuota(table, def, items, bytes, quota);
         if (old === undefined) {
           await trx
             .insertInto('doc_items')
@@ -197,9 +218,22 @@ export class KyselyDocumentStore implements DocumentStore {
             .execute();
         }
       }
-      if (!def.streamEnabled) return { old: old?.item, current };
+      const usage = {
+        item_count: sql<number>`item_count + ${items}`,
+        item_bytes: sql<number>`item_bytes + ${bytes}`,
+      };
+      if (!def.streamEnabled) {
+        if (items !== 0 || bytes !== 0) {
+          await trx.updateTable('doc_tables').set(usage).where('name', '=', table).execute();
+        }
+        return { old: old?.item, current };
+      }
       const seq = def.lastSeq + 1;
-      await trx.updateTable('doc_tables').set({ last_seq: seq }).where('name', '=', table).execute();
+      await trx
+        .updateTable('doc_tables')
+        .set({ last_seq: seq, ...usage })
+        .where('name', '=', table)
+        .execute();
       await trx
         .insertInto('doc_stream')
         .values({
@@ -371,10 +405,27 @@ export class KyselyDocumentStore implements DocumentStore {
  * "after my checkpoint" can never skip a record that commits late. The price is one writer per
  * table at a time on PostgreSQL.
  */
+/** Throws StorageQuotaExceeded when adding `items` and `bytes` would pass `quota`. */
+function checkTableQuota(
+  table: string,
+  usage: { itemCount: number; itemBytes: number },
+  items: number,
+  bytes: number,
+  quota: TableQuota,
+): void {
+  const fix = `Delete items of table '${table}' you no longer need`;
+  if (items > 0 && usage.itemCount + items > quota.maxItems) {
+    throw quotaExceeded(`table '${table}'`, 'tableItems', quota.maxItems, usage.itemCount, fix);
+  }
+  if (bytes > 0 && usage.itemBytes + bytes > quota.maxBytes) {
+    throw quotaExceeded(`table '${table}'`, 'tableBytes', quota.maxBytes, usage.itemBytes, fix);
+  }
+}
+
 async function lockTable(
   trx: Transaction<Database>,
   table: string,
-): Promise<TableDefinition & { lastSeq: number }> {
+): Promise<TableDefinition & { lastSeq: number; itemCount: number; itemBytes: number }> {
   const row = await trx
     .updateTable('doc_tables')
     .set((eb) => ({ last_seq: eb.ref('last_seq') }))
@@ -382,5 +433,10 @@ async function lockTable(
     .returningAll()
     .executeTakeFirst();
   if (row === undefined) throw tableNotFound(table);
-  return { ...toTable(row), lastSeq: Number(row.last_seq) };
+  return {
+    ...toTable(row),
+    lastSeq: Number(row.last_seq),
+    itemCount: Number(row.item_count),
+    itemBytes: Number(row.item_bytes),
+  };
 }

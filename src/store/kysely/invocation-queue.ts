@@ -412,6 +412,22 @@ export class KyselyInvocationQueue implements InvocationQueue {
     return row === undefined ? undefined : toInvocation(row);
   }
 
+  async purgeFinished(before: number, limit: number): Promise<number> {
+    // The oldest first, on the finished_at index of migration 011; batches keep each delete's
+    // transaction (and a SQLite writer's hold on the file) short.
+    const ids = this.#db
+      .selectFrom('invocations')
+      .select('id')
+      .where('finished_at', 'is not', null)
+      .where('finished_at', '<', before)
+      .where('status', 'in', ['succeeded', 'failed'])
+      .where((eb) => eb.or([eb('delivery', 'is', null), eb('delivery', '!=', 'pending')]))
+      .orderBy('finished_at')
+      .limit(limit);
+    const result = await this.#db.deleteFrom('invocations').where('id', 'in', ids).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async purgeIdempotencyKeys(before: number): Promise<number> {
     const result = await this.#db
       .deleteFrom('invocation_idempotency')

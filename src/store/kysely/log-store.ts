@@ -1,5 +1,6 @@
 // LogStore over Kysely: batched appends and cursor queries of function log lines.
 
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { LogLine, LogStore } from '../store.js';
 import type { Database } from './database.js';
@@ -64,5 +65,53 @@ export class KyselyLogStore implements LogStore {
       stream: row.stream as LogLine['stream'],
       message: row.message,
     }));
+  }
+
+  async deleteOlderThan(before: number, limit: number): Promise<number> {
+    // Ids grow with time, so the oldest lines are the first ids: a walk of the primary key from
+    // its start, never a scan of the whole table (lines written out of time order by a few ms
+    // wait for the next sweep).
+    const rows = await this.#db
+      .selectFrom('log_lines')
+      .select(['id', 'timestamp'])
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    const old = rows.filter((r) => toMs(r.timestamp) < before).map((r) => r.id);
+    for (let i = 0; i < old.length; i += BATCH_ROWS) {
+      await this.#db
+        .deleteFrom('log_lines')
+        .where('id', 'in', old.slice(i, i + BATCH_ROWS))
+        .execute();
+    }
+    return old.length;
+  }
+
+  async sizeByFunction(): Promise<Map<string, number>> {
+    const rows = await this.#db
+      .selectFrom('log_lines')
+      .select(['function_name', sql<string | number>`sum(length(message))`.as('chars')])
+      .groupBy('function_name')
+      .execute();
+    return new Map(rows.map((r) => [r.function_name, Number(r.chars)]));
+  }
+
+  async trimOldest(functionNames: readonly string[], keep: number): Promise<number> {
+    if (functionNames.length === 0) return 0;
+    // The newest line past which the running total (newest first) exceeds `keep`: it and every
+    // older line of these functions go. A window function both SQLite (3.25+) and PostgreSQL run.
+    const cut = await sql<{ id: string | number }>`
+      SELECT id FROM (
+        SELECT id, SUM(LENGTH(message)) OVER (ORDER BY id DESC) AS total
+        FROM log_lines WHERE function_name IN (${sql.join(functionNames)})
+      ) t WHERE total > ${keep} ORDER BY id DESC LIMIT 1`.execute(this.#db);
+    const id = cut.rows[0]?.id;
+    if (id === undefined) return 0;
+    const result = await this.#db
+      .deleteFrom('log_lines')
+      .where('function_name', 'in', functionNames)
+      .where('id', '<=', Number(id))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 }

@@ -1,6 +1,7 @@
 // ObjectStore over Kysely (SQLite and PostgreSQL): buckets, object rows and multipart uploads;
 // triggers and the event outbox are delegated to bucket-event-store.ts.
 
+import { sql } from 'kysely';
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import { NimbusError } from '../../errors.js';
 import type { Notifier } from '../coordination.js';
@@ -15,6 +16,7 @@ import type {
   StoredPart,
   StoredUpload,
 } from '../ports/objects.js';
+import { quotaExceeded, type BucketQuota, type BucketUsage } from '../ports/quotas.js';
 import type { Capabilities } from '../store.js';
 import { KyselyBucketEvents } from './bucket-event-store.js';
 import type { Database } from './database.js';
@@ -114,6 +116,15 @@ export class KyselyObjectStore implements ObjectStore {
     return row && { name: row.name, createdAt: toMs(row.created_at) };
   }
 
+  async getBucketUsage(name: string): Promise<BucketUsage | undefined> {
+    const row = await this.#db
+      .selectFrom('buckets')
+      .select(['bytes', 'objects'])
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && { bytes: Number(row.bytes), objects: Number(row.objects) };
+  }
+
   async listBuckets(): Promise<BucketRecord[]> {
     const rows = await this.#db.selectFrom('buckets').selectAll().orderBy('name').execute();
     return rows.map((row) => ({ name: row.name, createdAt: toMs(row.created_at) }));
@@ -157,12 +168,20 @@ export class KyselyObjectStore implements ObjectStore {
   async putObject(
     object: StoredObject,
     notify?: NotificationBuilder,
+    quota?: BucketQuota,
   ): Promise<{ replacedFileId?: string | undefined }> {
     return this.#db.transaction().execute(async (trx) => {
       if (!(await this.#lockBucket(trx, object.bucket))) throw bucketGone(object.bucket);
-      const replacedFileId = await this.#upsertObject(trx, object);
+      const replaced = await this.#upsertObject(trx, object);
+      await this.#charge(
+        trx,
+        object.bucket,
+        object.size - (replaced?.size ?? 0),
+        replaced === undefined ? 1 : 0,
+        quota,
+      );
       await this.#events.addNotifications(trx, object.bucket, notify);
-      return { replacedFileId };
+      return { replacedFileId: replaced?.fileId };
     });
   }
 
@@ -172,6 +191,9 @@ export class KyselyObjectStore implements ObjectStore {
     notify?: NotificationBuilder,
   ): Promise<StoredObject | undefined> {
     return this.#db.transaction().execute(async (trx) => {
+      // The bucket row first, as a put takes it: the usage counters live there, and one lock
+      // order (bucket, then object) keeps a delete and a put of one key from deadlocking.
+      if (!(await this.#lockBucket(trx, bucket))) return undefined;
       const row = await trx
         .deleteFrom('objects')
         .where('bucket', '=', bucket)
@@ -179,6 +201,7 @@ export class KyselyObjectStore implements ObjectStore {
         .returningAll()
         .executeTakeFirst();
       if (!row) return undefined;
+      await this.#charge(trx, bucket, -Number(row.size), -1);
       await this.#events.addNotifications(trx, bucket, notify);
       return toObject(row);
     });
@@ -227,18 +250,20 @@ export class KyselyObjectStore implements ObjectStore {
     return rows.filter((r) => !prefix || r.key.startsWith(prefix)).map(toUpload);
   }
 
-  async putPart(part: StoredPart): Promise<{ replacedFileId?: string | undefined }> {
+  async putPart(part: StoredPart, quota?: BucketQuota): Promise<{ replacedFileId?: string | undefined }> {
     return this.#db.transaction().execute(async (trx) => {
+      // Lock order bucket, then upload, as deleteBucket takes them (parts count in its bytes).
+      const bucket = await this.#lockUploadBucket(trx, part.uploadId);
       let upload = trx
         .selectFrom('multipart_uploads')
         .select('upload_id')
         .where('upload_id', '=', part.uploadId);
       // Lock the upload so a concurrent complete/abort cannot miss this part's file.
       if (this.#capabilities.skipLocked) upload = upload.forUpdate();
-      if (!(await upload.executeTakeFirst())) throw noSuchUpload(part.uploadId);
+      if (bucket === undefined || !(await upload.executeTakeFirst())) throw noSuchUpload(part.uploadId);
       let old = trx
         .selectFrom('multipart_parts')
-        .select('file_id')
+        .select(['file_id', 'size'])
         .where('upload_id', '=', part.uploadId)
         .where('part_number', '=', part.partNumber);
       if (this.#capabilities.skipLocked) old = old.forUpdate();
@@ -254,6 +279,7 @@ export class KyselyObjectStore implements ObjectStore {
         .values({ upload_id: part.uploadId, part_number: part.partNumber, ...values })
         .onConflict((oc) => oc.columns(['upload_id', 'part_number']).doUpdateSet(values))
         .execute();
+      await this.#charge(trx, bucket, part.size - Number(previous?.size ?? 0), 0, quota);
       return { replacedFileId: previous?.file_id };
     });
   }
@@ -272,8 +298,12 @@ export class KyselyObjectStore implements ObjectStore {
     uploadId: string,
     object: StoredObject,
     notify?: NotificationBuilder,
+    quota?: BucketQuota,
   ): Promise<{ replacedFileId?: string | undefined; partFileIds: readonly string[] }> {
     return this.#db.transaction().execute(async (trx) => {
+      // The bucket first (the lock order of puts and deleteBucket); a missing bucket has no
+      // uploads either, so NoSuchUpload still comes first.
+      const bucketExists = await this.#lockBucket(trx, object.bucket);
       const gone = await trx
         .deleteFrom('multipart_uploads')
         .where('upload_id', '=', uploadId)
@@ -282,17 +312,27 @@ export class KyselyObjectStore implements ObjectStore {
       const parts = await trx
         .deleteFrom('multipart_parts')
         .where('upload_id', '=', uploadId)
-        .returning('file_id')
+        .returning(['file_id', 'size'])
         .execute();
-      if (!(await this.#lockBucket(trx, object.bucket))) throw bucketGone(object.bucket);
-      const replacedFileId = await this.#upsertObject(trx, object);
+      if (!bucketExists) throw bucketGone(object.bucket);
+      const replaced = await this.#upsertObject(trx, object);
+      // The parts' bytes become the object's (unlisted parts are dropped): bytes only shrink.
+      const partBytes = parts.reduce((sum, p) => sum + Number(p.size), 0);
+      await this.#charge(
+        trx,
+        object.bucket,
+        object.size - partBytes - (replaced?.size ?? 0),
+        replaced === undefined ? 1 : 0,
+        quota,
+      );
       await this.#events.addNotifications(trx, object.bucket, notify);
-      return { replacedFileId, partFileIds: parts.map((p) => p.file_id) };
+      return { replacedFileId: replaced?.fileId, partFileIds: parts.map((p) => p.file_id) };
     });
   }
 
   async abortUpload(uploadId: string): Promise<readonly string[] | undefined> {
     return this.#db.transaction().execute(async (trx) => {
+      const bucket = await this.#lockUploadBucket(trx, uploadId);
       const gone = await trx
         .deleteFrom('multipart_uploads')
         .where('upload_id', '=', uploadId)
@@ -300,8 +340,11 @@ export class KyselyObjectStore implements ObjectStore {
       const parts = await trx
         .deleteFrom('multipart_parts')
         .where('upload_id', '=', uploadId)
-        .returning('file_id')
+        .returning(['file_id', 'size'])
         .execute();
+      if (bucket !== undefined) {
+        await this.#charge(trx, bucket, -parts.reduce((sum, p) => sum + Number(p.size), 0), 0);
+      }
       return Number(gone.numDeletedRows) === 0 ? undefined : parts.map((p) => p.file_id);
     });
   }
@@ -367,11 +410,58 @@ export class KyselyObjectStore implements ObjectStore {
     return (await q.executeTakeFirst()) !== undefined;
   }
 
-  /** Insert or replace an object row; returns the replaced row's file id. */
-  async #upsertObject(trx: Db, object: StoredObject): Promise<string | undefined> {
+  /** The bucket of an upload, locked as {@link #lockBucket} does; undefined if either is gone. */
+  async #lockUploadBucket(trx: Db, uploadId: string): Promise<string | undefined> {
+    const upload = await trx
+      .selectFrom('multipart_uploads')
+      .select('bucket')
+      .where('upload_id', '=', uploadId)
+      .executeTakeFirst();
+    if (upload === undefined) return undefined;
+    return (await this.#lockBucket(trx, upload.bucket)) ? upload.bucket : undefined;
+  }
+
+  /**
+   * Add `bytes` and `objects` (either may be negative) to the bucket's usage, in the write's
+   * transaction, with the bucket row already locked. A write that grows the bucket past `quota`
+   * throws StorageQuotaExceeded, which rolls the whole write back. Why counters checked here and
+   * not a cached SUM: exact under concurrency (the row lock orders writers) at the cost of one
+   * indexed read and one update in a transaction that already holds that row.
+   */
+  async #charge(trx: Db, bucket: string, bytes: number, objects: number, quota?: BucketQuota): Promise<void> {
+    if (bytes === 0 && objects === 0) return;
+    if (quota !== undefined && (bytes > 0 || objects > 0)) {
+      const row = await trx
+        .selectFrom('buckets')
+        .select(['bytes', 'objects'])
+        .where('name', '=', bucket)
+        .executeTakeFirstOrThrow();
+      const fix = `Delete objects of bucket '${bucket}' you no longer need (or abort its unfinished multipart uploads)`;
+      if (bytes > 0 && Number(row.bytes) + bytes > quota.maxBytes) {
+        throw quotaExceeded(`bucket '${bucket}'`, 'bucketBytes', quota.maxBytes, Number(row.bytes), fix);
+      }
+      if (objects > 0 && Number(row.objects) + objects > quota.maxObjects) {
+        throw quotaExceeded(
+          `bucket '${bucket}'`,
+          'bucketObjects',
+          quota.maxObjects,
+          Number(row.objects),
+          fix,
+        );
+      }
+    }
+    await trx
+      .updateTable('buckets')
+      .set({ bytes: sql<number>`bytes + ${bytes}`, objects: sql<number>`objects + ${objects}` })
+      .where('name', '=', bucket)
+      .execute();
+  }
+
+  /** Insert or replace an object row; returns the replaced row's file id and size. */
+  async #upsertObject(trx: Db, object: StoredObject): Promise<{ fileId: string; size: number } | undefined> {
     let old = trx
       .selectFrom('objects')
-      .select('file_id')
+      .select(['file_id', 'size'])
       .where('bucket', '=', object.bucket)
       .where('key', '=', object.key);
     if (this.#capabilities.skipLocked) old = old.forUpdate();
@@ -382,7 +472,7 @@ export class KyselyObjectStore implements ObjectStore {
       .values({ bucket: object.bucket, key: object.key, ...values })
       .onConflict((oc) => oc.columns(['bucket', 'key']).doUpdateSet(values))
       .execute();
-    return previous?.file_id;
+    return previous && { fileId: previous.file_id, size: Number(previous.size) };
   }
 }
 

@@ -363,6 +363,18 @@ export class KyselyQueueStore implements QueueStore {
     };
   }
 
+  async countMessages(queue: string, limit: number): Promise<number> {
+    // A range of the (queue_name, visible_at, seq) index, stopped at `limit` rows: the cost is
+    // bounded by the quota however large the queue grows.
+    const row = await this.#db
+      .selectFrom((db) =>
+        db.selectFrom('queue_messages').select('seq').where('queue_name', '=', queue).limit(limit).as('m'),
+      )
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   async redrive(dlq: string, toQueue: string | undefined, now: number): Promise<number> {
     let query = this.#db
       .updateTable('queue_messages')

@@ -362,6 +362,20 @@ export class KyselyTopicStore implements TopicStore {
     return Number(r.numUpdatedRows);
   }
 
+  async purgeFinishedDeliveries(before: number, limit: number): Promise<number> {
+    // Oldest first on the finished_at index of migration 011; pending and running rows have none.
+    const ids = this.#db
+      .selectFrom('topic_deliveries')
+      .select('id')
+      .where('finished_at', 'is not', null)
+      .where('finished_at', '<', before)
+      .where('status', 'in', ['delivered', 'failed'])
+      .orderBy('finished_at')
+      .limit(limit);
+    const r = await this.#db.deleteFrom('topic_deliveries').where('id', 'in', ids).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
     const row = await this.#db
       .selectFrom('topic_deliveries')

@@ -1,6 +1,8 @@
 // The document tables and their change stream port: what the tables service needs from storage. One implementation per backend family
 // (kysely/document-store.ts), one contract suite (test/store/documents-store.contract.test.ts).
 
+import type { TableQuota } from './quotas.js';
+
 /** A key attribute's type: string or number (DynamoDB's `S` and `N`). */
 export type KeyType = 'S' | 'N';
 
@@ -107,14 +109,18 @@ export interface DocumentStore {
   /**
    * One write, race-free: in one transaction, lock the table's writes, read the current item, ask
    * `decide`, store the result and (stream on, something changed) its stream record. Throws
-   * `ResourceNotFoundException` if the table does not exist; whatever `decide` throws.
+   * `ResourceNotFoundException` if the table does not exist, `StorageQuotaExceeded` (nothing
+   * written) if the table would pass `quota`; whatever `decide` throws.
    */
   write(
     table: string,
     pk: string,
     sk: string,
     decide: (current: Item | undefined) => WriteDecision,
+    quota?: TableQuota,
   ): Promise<WriteOutcome>;
+  /** Items of a table and the characters of their JSON (counters kept by every write). */
+  getTableUsage(name: string): Promise<{ items: number; bytes: number } | undefined>;
   /** Items of one partition in sort key order (reversed unless `forward`), after `afterSk`. */
   query(
     table: string,

@@ -2,6 +2,8 @@
 // bytes live in files, see src/services/buckets/object-files.ts). One implementation per backend
 // family (kysely/object-store.ts), one contract suite (test/store/objects-store.contract.test.ts).
 
+import type { BucketQuota, BucketUsage } from './quotas.js';
+
 /** A bucket as stored. */
 export interface BucketRecord {
   readonly name: string;
@@ -103,6 +105,8 @@ export interface ObjectStore {
   /** Create the bucket unless it exists; returns the stored one either way. */
   createBucket(name: string, createdAt: number): Promise<BucketRecord>;
   getBucket(name: string): Promise<BucketRecord | undefined>;
+  /** What the bucket holds (counters kept by every write), or undefined if it does not exist. */
+  getBucketUsage(name: string): Promise<BucketUsage | undefined>;
   /** Ordered by name. */
   listBuckets(): Promise<BucketRecord[]>;
   /**
@@ -116,12 +120,14 @@ export interface ObjectStore {
   getObject(bucket: string, key: string): Promise<StoredObject | undefined>;
   /**
    * Insert or replace the object row, plus `notify`'s notifications, in one transaction. Throws
-   * `ResourceNotFoundException` if the bucket does not exist. Returns the replaced row's file, for
-   * the caller to delete after the commit.
+   * `ResourceNotFoundException` if the bucket does not exist, `StorageQuotaExceeded` (nothing
+   * written) if the bucket would pass `quota`. Returns the replaced row's file, for the caller to
+   * delete after the commit.
    */
   putObject(
     object: StoredObject,
     notify?: NotificationBuilder,
+    quota?: BucketQuota,
   ): Promise<{ replacedFileId?: string | undefined }>;
   /** Delete the row (plus notifications, in one transaction); returns it, or undefined if absent. */
   deleteObject(bucket: string, key: string, notify?: NotificationBuilder): Promise<StoredObject | undefined>;
@@ -135,20 +141,23 @@ export interface ObjectStore {
   listUploads(bucket: string, prefix?: string): Promise<StoredUpload[]>;
   /**
    * Insert or replace a part. Throws `NoSuchUpload` if the upload is gone. Returns the replaced
-   * part's file, for the caller to delete.
+   * part's file, for the caller to delete. Parts count in their bucket's bytes: `StorageQuotaExceeded`
+   * (nothing written) if the bucket would pass `quota`.
    */
-  putPart(part: StoredPart): Promise<{ replacedFileId?: string | undefined }>;
+  putPart(part: StoredPart, quota?: BucketQuota): Promise<{ replacedFileId?: string | undefined }>;
   /** Parts by ascending number. */
   listParts(uploadId: string): Promise<StoredPart[]>;
   /**
    * Turn an upload into `object` in one transaction: delete the upload and its parts, insert or
-   * replace the object row, add the notifications. Throws `NoSuchUpload` if the upload is gone.
+   * replace the object row, add the notifications. Throws `NoSuchUpload` if the upload is gone,
+   * `StorageQuotaExceeded` if a new object would pass `quota`'s object count.
    * Returns the files that are no longer referenced (the parts', the replaced object's).
    */
   completeUpload(
     uploadId: string,
     object: StoredObject,
     notify?: NotificationBuilder,
+    quota?: BucketQuota,
   ): Promise<{ replacedFileId?: string | undefined; partFileIds: readonly string[] }>;
   /** Delete an upload and its parts; returns the part files, or undefined if it did not exist. */
   abortUpload(uploadId: string): Promise<readonly string[] | undefined>;

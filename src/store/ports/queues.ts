@@ -129,6 +129,8 @@ export interface QueueStore {
   /** Delete every message of the queue; returns how many. */
   purge(queue: string): Promise<number>;
   counts(queue: string, now: number): Promise<StoredQueueCounts>;
+  /** How many messages the queue holds (expired ones not yet swept included), counting at most `limit`. */
+  countMessages(queue: string, limit: number): Promise<number>;
   /**
    * Move the messages of `dlq` back, made visible with a fresh receive count: to `toQueue`, or
    * (undefined) each to the queue it came from. Returns how many moved.

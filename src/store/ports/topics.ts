@@ -126,6 +126,8 @@ export interface TopicStore {
   ): Promise<void>;
   /** Return every running delivery to pending (single-writer node at start). Returns how many. */
   requeueRunningDeliveries(): Promise<number>;
+  /** Delete up to `limit` deliveries that finished (delivered or failed) before `before` (epoch ms). @returns how many. */
+  purgeFinishedDeliveries(before: number, limit: number): Promise<number>;
   getDelivery(id: string): Promise<DeliveryRecord | undefined>;
   /** Deliveries of a topic, newest first, optionally of one status. */
   listDeliveries(

@@ -51,4 +51,16 @@ export class SqliteLogStore implements LogStore {
   query(q: { functionName: string; sinceMs?: number; afterId?: number; limit?: number }): Promise<LogLine[]> {
     return this.#reads.query(q);
   }
+
+  deleteOlderThan(before: number, limit: number): Promise<number> {
+    return this.#reads.deleteOlderThan(before, limit);
+  }
+
+  sizeByFunction(): Promise<Map<string, number>> {
+    return this.#reads.sizeByFunction();
+  }
+
+  trimOldest(functionNames: readonly string[], keep: number): Promise<number> {
+    return this.#reads.trimOldest(functionNames, keep);
+  }
 }

@@ -10,6 +10,7 @@ import type { InvokeService } from '../../../src/invoke/invoke-service.js';
 import { wireBucketEvents } from '../../../src/server/resource-wiring.js';
 import { BucketService, type BucketServiceOptions } from '../../../src/services/buckets/bucket-service.js';
 import type { ServiceContext } from '../../../src/services/service-context.js';
+import type { StorageQuotas } from '../../../src/services/storage-quotas.js';
 import type { Store } from '../../../src/store/store.js';
 import { combinedDeployHook } from '../combined-deploy-hook.js';
 
@@ -28,7 +29,8 @@ export interface BucketTestContext {
 /** A BucketService over `store` with its own temp data dir (not started unless `start`). */
 export function bucketService(
   store: Store,
-  options: BucketServiceOptions & BucketEventFeedOptions & { start?: boolean; dataDir?: string } = {},
+  options: BucketServiceOptions &
+    BucketEventFeedOptions & { start?: boolean; dataDir?: string; quotas?: StorageQuotas } = {},
 ): BucketTestContext {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'nimbus-buckets-'));
   const enqueued: BucketTestContext['enqueued'] = [];
@@ -52,6 +54,7 @@ export function bucketService(
     accountId: '000000000000',
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     onError: (err) => errors.push(err),
+    quotas: options.quotas,
   };
   const buckets = new BucketService(ctx, options);
   const events = wireBucketEvents(ctx, buckets, options);

@@ -1,5 +1,6 @@
 // Kysely table types of document tables and their change stream (see migrations 008 of both backends).
 
+import type { ColumnType } from 'kysely';
 import type { EpochMs } from '../database.js';
 
 /** A stream sequence number or checkpoint: `bigint` on PostgreSQL (a string from pg), read through `Number()`. */
@@ -20,6 +21,10 @@ export interface DocTablesTable {
   /** The app that declared it in nimbus.yml, if any. */
   app: string | null;
   created_at: EpochMs;
+  /** Items in the table (migration 011), kept by each write. */
+  item_count: ColumnType<number | string, number | undefined, number>;
+  /** Characters of the items' JSON (migration 011), kept by each write. */
+  item_bytes: ColumnType<number | string, number | undefined, number>;
 }
 
 /** One item; `pk`/`sk` are order-preserving encodings (sk is '' without a sort key). */

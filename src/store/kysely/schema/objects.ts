@@ -11,6 +11,10 @@ type ByteCount = ColumnType<number | string, number, number>;
 export interface BucketsTable {
   name: string;
   created_at: EpochMs;
+  /** Bytes of its objects and unfinished multipart parts (migration 011), kept by each write. */
+  bytes: ColumnType<number | string, number | undefined, number>;
+  /** Its object count (migration 011), kept by each write. */
+  objects: ColumnType<number | string, number | undefined, number>;
 }
 
 /** One object's metadata; its bytes are the file `file_id` under `<dataDir>/objects/data`. */

@@ -11,6 +11,7 @@ import { migration007Buckets } from './007-buckets.js';
 import { migration008Tables } from './008-tables.js';
 import { migration009Schedules } from './009-schedules.js';
 import { migration010AppTokens } from './010-app-tokens.js';
+import { migration011UsageRetention } from './011-usage-retention.js';
 import { migration012Workflows } from './012-workflows.js';
 
 /** Every SQLite migration by name. Add new ones as `NNN-what.ts`; never edit a shipped one. */
@@ -25,5 +26,6 @@ export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.fre
   '008-tables': migration008Tables,
   '009-schedules': migration009Schedules,
   '010-app-tokens': migration010AppTokens,
+  '011-usage-retention': migration011UsageRetention,
   '012-workflows': migration012Workflows,
 });
