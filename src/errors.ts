@@ -49,6 +49,12 @@ export const ERROR_CODES = {
     retryable: true,
     summary: 'The function is at its concurrency limit or the node is out of memory budget; retry later.',
   },
+  RecursiveInvocationException: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The function ran more than 16 times in one chain of requests (a recursive loop) and was stopped; break the loop, or set `recursiveLoop: Allow` on the function.',
+  },
   UnrecognizedClientException: {
     status: 403,
     retryable: false,
@@ -70,7 +76,7 @@ export const ERROR_CODES = {
   TokenRevokedException: {
     status: 403,
     retryable: false,
-    summary: 'The app token was revoked (`nimbus tokens revoke`); the app\'s new instances get a new one.',
+    summary: "The app token was revoked (`nimbus tokens revoke`); the app's new instances get a new one.",
   },
   MissingAuthenticationTokenException: {
     status: 403,
@@ -312,7 +318,8 @@ export const ERROR_CODES = {
   ExecutionAlreadyExists: {
     status: 400,
     retryable: false,
-    summary: 'An execution with this name exists with a different input, or has already finished; pick another name.',
+    summary:
+      'An execution with this name exists with a different input, or has already finished; pick another name.',
   },
   TaskDoesNotExist: {
     status: 400,
@@ -332,7 +339,8 @@ export const ERROR_CODES = {
   InvalidName: {
     status: 400,
     retryable: false,
-    summary: 'The execution or workflow name is not valid (1-80 characters, no whitespace, slashes or wildcards).',
+    summary:
+      'The execution or workflow name is not valid (1-80 characters, no whitespace, slashes or wildcards).',
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

@@ -123,6 +123,8 @@ async function invoke(ctx: RouteContext): Promise<ApiResponse> {
     payload,
     logTail: logType === 'Tail',
     clientContext: header(req, 'x-amz-client-context'),
+    // The AWS SDK sends the calling function's trace header (recursive loop detection).
+    traceHeader: header(req, 'x-amzn-trace-id'),
   });
   return invokeResponse(res, LAMBDA_HEADERS);
 }

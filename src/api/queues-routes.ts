@@ -6,7 +6,7 @@ import { parseWith } from '../functions/function-config-schema.js';
 import { NimbusError } from '../errors.js';
 import { checkQueueName } from '../services/queues/queue-settings.js';
 import type { QueueInfo, QueueSettingsInput, SendMessageInput } from '../services/queues/queue-types.js';
-import { parseJsonBody, type ApiResponse } from './http-io.js';
+import { header, parseJsonBody, type ApiResponse } from './http-io.js';
 import { requireReference, type RouteContext, type RouteTable } from './route-context.js';
 
 /** Settings bodies are small; message bodies up to 10 × 256 KiB plus JSON overhead. */
@@ -162,22 +162,31 @@ export function queuesRoutes(routes: RouteTable): void {
     return { status: 204 };
   });
 
-  routes.bearer('POST', '/v1/queues/{name}/messages', async ({ platform, params, body, authorize }) => {
-    const name = params.name!;
-    await authorize({ kind: 'queue', name });
-    const req = parseWith(sendSchema, parseJsonBody(await body(MESSAGES_LIMIT)), 'send request');
-    if ('entries' in req) {
-      const results = await platform.queues.sendMessageBatch(
-        name,
-        req.entries as Array<SendMessageInput & { id: string }>,
+  routes.bearer(
+    'POST',
+    '/v1/queues/{name}/messages',
+    async ({ platform, params, body, authorize, req: http }) => {
+      const name = params.name!;
+      await authorize({ kind: 'queue', name });
+      const req = parseWith(sendSchema, parseJsonBody(await body(MESSAGES_LIMIT)), 'send request');
+      // The sender's X-Ray header becomes the message's AWSTraceHeader (recursive loop detection).
+      const traceHeader = header(http, 'x-amzn-trace-id');
+      if ('entries' in req) {
+        const results = await platform.queues.sendMessageBatch(
+          name,
+          (req.entries as Array<SendMessageInput & { id: string }>).map((e) => ({ ...e, traceHeader })),
+        );
+        return json(200, {
+          successful: results.filter((r) => r.ok).map(({ ok: _ok, ...r }) => r),
+          failed: results.filter((r) => !r.ok).map(({ ok: _ok, ...r }) => r),
+        });
+      }
+      return json(
+        200,
+        await platform.queues.sendMessage(name, { ...(req as SendMessageInput), traceHeader }),
       );
-      return json(200, {
-        successful: results.filter((r) => r.ok).map(({ ok: _ok, ...r }) => r),
-        failed: results.filter((r) => !r.ok).map(({ ok: _ok, ...r }) => r),
-      });
-    }
-    return json(200, await platform.queues.sendMessage(name, req as SendMessageInput));
-  });
+    },
+  );
 
   routes.bearer('POST', '/v1/queues/{name}/receive', async (ctx) => {
     const name = ctx.params.name!;

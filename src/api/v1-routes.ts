@@ -243,6 +243,8 @@ async function invoke({ platform, params, query, req, body, authorize }: RouteCo
     payload,
     requestId: header(req, 'x-request-id'),
     logTail: query.get('log') === 'tail',
+    // The SDK sends the calling function's trace header (recursive loop detection).
+    traceHeader: header(req, 'x-amzn-trace-id'),
   });
   return invokeResponse(res, V1_HEADERS);
 }

@@ -214,6 +214,7 @@ function buildSchema(flavour: ConfigFlavour) {
       destinations: z.unknown().optional(),
       onError: z.unknown().optional(),
       deadLetter: z.unknown().optional(),
+      recursiveLoop: z.enum(['Allow', 'Terminate'], { error: 'must be Allow or Terminate' }).optional(),
       ...(serverless ? ignored(AWS_ONLY_FUNCTION_KEYS) : {}),
     },
     { error: 'must be a mapping of function settings (handler, runtime, memory, ...)' },

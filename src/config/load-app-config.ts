@@ -266,6 +266,7 @@ function compile(
       description: fn.description ?? FUNCTION_DEFAULTS.description,
       maximumRetryAttempts: fn.maximumRetryAttempts ?? FUNCTION_DEFAULTS.maximumRetryAttempts,
       maximumEventAge: fn.maximumEventAge ?? FUNCTION_DEFAULTS.maximumEventAge,
+      ...(fn.recursiveLoop === undefined ? {} : { recursiveLoop: fn.recursiveLoop }),
       ...asyncTargets(fnRaw, name),
     });
     return Object.freeze({

@@ -52,6 +52,7 @@ export const functionConfigSchema = z
     deadLetter: destinationTargetSchema
       .refine((t) => t.type !== 'function', { message: 'a dead-letter target is a queue or a topic' })
       .optional(),
+    recursiveLoop: z.enum(['Allow', 'Terminate']).optional(),
   })
   .strict()
   .refine((c) => c.isolation === 'process' || c.runtime === 'nodejs', {

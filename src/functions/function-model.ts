@@ -49,6 +49,11 @@ export interface FunctionConfig {
   readonly destinations: AsyncDestinations;
   /** Async invocations: a queue or topic that receives the original event after the final failure. */
   readonly deadLetter?: DestinationTarget | undefined;
+  /**
+   * Lambda's `RecursiveLoop`: `Terminate` stops the function's 17th run in one chain of
+   * requests (src/invoke/recursion-guard.ts); `Allow` lets an intended loop run. @default 'Terminate'
+   */
+  readonly recursiveLoop?: 'Allow' | 'Terminate' | undefined;
 }
 
 /** Where an async invocation record (or dead letter) is delivered. */

@@ -10,6 +10,7 @@ import type { WarmPool } from '../pool/warm-pool.js';
 import { FunctionInitError, type InstanceSpec, type LambdaError } from '../runtime/runtime-backend.js';
 import type { LogLine } from '../store/store.js';
 import type { FunctionResolver } from './function-resolver.js';
+import { parseLineage, recursionError, stepLineage, traceHeaderFor } from './recursion-guard.js';
 
 /** Lambda's synchronous request and response limit: 6 MB (6,291,556 bytes as Lambda counts it). */
 export const SYNC_PAYLOAD_LIMIT = 6_291_556;
@@ -29,6 +30,11 @@ export interface InvokeRequest {
   /** Return the last 4 KB of the invocation's log. */
   readonly logTail?: boolean | undefined;
   readonly clientContext?: string | undefined;
+  /**
+   * The `X-Amzn-Trace-Id` of the request (or of the message or event that caused it): its
+   * `Lineage` counts the function's runs in the chain; the 17th is stopped (recursion-guard.ts).
+   */
+  readonly traceHeader?: string | undefined;
 }
 
 /** The outcome of one invocation. Function errors are outcomes, platform errors are thrown. */
@@ -76,6 +82,23 @@ export class InvokeService {
     }
     const requestId = req.requestId ?? randomUUID();
     const version = await this.#deps.resolver.resolve(req.functionName, req.qualifier);
+    const fullName = `${version.app}-${version.name}`;
+    const step = stepLineage(parseLineage(req.traceHeader), fullName);
+    if (step.exceeded && version.config.recursiveLoop !== 'Allow') {
+      // Lambda stops the run and tells the owner; the owner reads the function's log.
+      this.#deps.logs.write([
+        {
+          functionName: fullName,
+          version: version.version,
+          requestId,
+          timestamp: Date.now(),
+          stream: 'platform',
+          message: `WARNING RequestId: ${requestId} recursive loop detected: ${fullName} ran ${step.count - 1} times in this chain of requests; invocation stopped (RecursiveInvocationException)`,
+        },
+      ]);
+      throw recursionError(fullName);
+    }
+    const traceId = traceHeaderFor(req.traceHeader, step.lineage);
     const spec = await this.#deps.specFor(version, req.qualifier);
     const started = performance.now();
     const startedAt = Date.now();
@@ -100,6 +123,7 @@ export class InvokeService {
           payload: req.payload,
           deadlineMs,
           ...(req.clientContext === undefined ? {} : { clientContext: req.clientContext }),
+          traceId,
         });
         reusable = result.reusable;
         logs = result.logs;

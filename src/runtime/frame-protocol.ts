@@ -23,6 +23,8 @@ export interface InvokeMessage {
   readonly id: string;
   readonly deadlineMs: number;
   readonly clientContext?: string;
+  /** X-Ray trace header; runners set `_X_AMZN_TRACE_ID` to it for this invocation. */
+  readonly traceId?: string;
 }
 
 /** Every message the host sends. */

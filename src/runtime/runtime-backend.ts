@@ -42,6 +42,8 @@ export interface InstanceInvokeRequest {
   readonly deadlineMs: number;
   /** Base64 client context (Lambda `X-Amz-Client-Context`), if any. */
   readonly clientContext?: string;
+  /** X-Ray trace header the code sees as `_X_AMZN_TRACE_ID` (with the recursion lineage). */
+  readonly traceId?: string;
 }
 
 /** The outcome of one invocation on an instance. Function faults are data, not rejections. */

@@ -77,6 +77,12 @@ export class Transport {
     const o = this.#options;
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
+    // Inside a function, the invocation's trace header (set per invocation by the runner) goes
+    // with every call, as the AWS SDK's recursion-detection middleware does: Nimbus counts the
+    // chain's hops from its Lineage and stops a recursive loop (docs/functions.md).
+    const traceId = process.env._X_AMZN_TRACE_ID;
+    if (traceId && process.env.AWS_LAMBDA_FUNCTION_NAME && headers['x-amzn-trace-id'] === undefined)
+      headers['x-amzn-trace-id'] = traceId;
     const body =
       req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body);
     if (body !== undefined) headers['content-length'] = String(body.length);

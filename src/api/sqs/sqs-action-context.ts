@@ -16,6 +16,8 @@ export interface SqsActionContext {
   readonly principal: string;
   /** Aborted when the client disconnects (ends a long poll). */
   readonly signal: AbortSignal;
+  /** The request's `X-Amzn-Trace-Id` (sent by the AWS SDK inside a function): a send's AWSTraceHeader. */
+  readonly traceHeader?: string | undefined;
 }
 
 /** One SQS action: a JSON input in, a JSON output out; failures throw. */

@@ -108,6 +108,8 @@ export async function handleSqs(
       accountId: platform.accountId,
       principal: identity.accessKeyId,
       signal: abort.signal,
+      traceHeader:
+        typeof req.headers['x-amzn-trace-id'] === 'string' ? req.headers['x-amzn-trace-id'] : undefined,
     };
     const output = await handler(ctx, members);
     if (res.destroyed) return;

@@ -11,6 +11,7 @@ import { queueNameFrom, type SqsAction, type SqsActionContext } from './sqs-acti
 import { SqsError, sqsTypeOfCode, toSqsError } from './sqs-errors.js';
 import { md5OfBody, md5OfMessageAttributes } from './message-md5.js';
 import {
+  asObject,
   checkMessageContents,
   optionalInt,
   optionalObjectList,
@@ -40,10 +41,14 @@ const SYSTEM_ATTRIBUTE_NAMES = [
 ] as const;
 
 /** A SendMessage / batch entry's members as the queue service takes them. */
-function sendInput(input: SqsInput): SendMessageInput {
+function sendInput(input: SqsInput, traceHeader: string | undefined): SendMessageInput {
   const body = requiredString(input, 'MessageBody');
   checkMessageContents(body, 'the message body');
+  // SQS takes AWSTraceHeader from MessageSystemAttributes, else from the X-Amzn-Trace-Id header.
+  const system = asObject(input['MessageSystemAttributes']);
+  const trace = asObject(system?.['AWSTraceHeader'])?.['StringValue'];
   return {
+    traceHeader: typeof trace === 'string' ? trace : traceHeader,
     body,
     delaySeconds: optionalInt(input, 'DelaySeconds', 0, 900),
     attributes: parseMessageAttributes(input['MessageAttributes']),
@@ -111,7 +116,7 @@ function batchOutput(successful: unknown[], failures: unknown[]): Record<string,
 
 const sendMessage: SqsAction = async (ctx, input) => {
   const name = queueNameFrom(input);
-  const message = sendInput(input);
+  const message = sendInput(input, ctx.traceHeader);
   return sendOutput(message, await ctx.ops.sendMessage(name, message));
 };
 
@@ -122,7 +127,7 @@ const sendMessageBatch: SqsAction = async (ctx, input) => {
   for (const entry of batchEntries(input)) {
     const id = entry['Id'] as string;
     try {
-      valid.push({ ...sendInput(entry), id });
+      valid.push({ ...sendInput(entry, ctx.traceHeader), id });
     } catch (err) {
       failures.push(failed(id, err));
     }

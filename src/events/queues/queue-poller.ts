@@ -4,6 +4,8 @@
 
 import type { InvokeResponse } from '../../invoke/invoke-service.js';
 import { isPlatformFailure, platformBackoffMs } from '../../invoke/platform-failure.js';
+import { mergeLineages, parseLineage, traceHeaderFor } from '../../invoke/recursion-guard.js';
+import { isNimbusError } from '../../errors.js';
 import type { ServiceContext } from '../../services/service-context.js';
 import type { QueueOperations, ReceivedMessage } from '../../services/queues/queue-types.js';
 import type { QueueTriggerRecord } from '../../store/ports/queues.js';
@@ -28,6 +30,8 @@ export class QueuePoller {
   readonly #abort = new AbortController();
   #workers: Array<Promise<void>> = [];
   #lastError = '';
+  /** Batches stopped as recursive loops since start (reported in the warning). */
+  #recursionStops = 0;
 
   constructor(
     ctx: ServiceContext,
@@ -109,7 +113,14 @@ export class QueuePoller {
   /** Invokes the function with the batch; deletes the records that succeeded. */
   async #process(received: ReceivedMessage[]): Promise<void> {
     const { queue } = this.#settings;
-    const held = await this.#invokeHeld(received);
+    let held;
+    try {
+      held = await this.#invokeHeld(received);
+    } catch (err) {
+      if (!isNimbusError(err) || err.code !== 'RecursiveInvocationException') throw err;
+      await this.#dropRecursive(received);
+      return;
+    }
     if (held === undefined) return;
     const { response, batch } = held;
     if (!response.ok) {
@@ -157,10 +168,15 @@ export class QueuePoller {
     let batch = received;
     for (let failures = 1; ; failures++) {
       const event = { Records: batch.map((m) => toSqsRecord(m, arn, this.#ctx.region, this.#ctx.accountId)) };
+      // The batch runs in the chain of its furthest-travelled message (recursive loop detection).
+      const traces = batch.flatMap((m) => (m.traceHeader === undefined ? [] : [m.traceHeader]));
+      const traceHeader =
+        traces.length === 0 ? undefined : traceHeaderFor(traces[0], mergeLineages(traces.map(parseLineage)));
       try {
         const response = await this.#ctx.invoker.invoke({
           functionName: this.#trigger.functionName,
           payload: Buffer.from(JSON.stringify(event)),
+          traceHeader,
         });
         return { response, batch };
       } catch (err) {
@@ -187,6 +203,36 @@ export class QueuePoller {
         }
       }
     }
+  }
+
+  /**
+   * A batch whose run was stopped as a recursive loop is not retried (it would loop again): as
+   * Lambda does, its messages go to the queue's dead-letter queue if it has one, else are dropped,
+   * with a warning naming the function.
+   */
+  async #dropRecursive(batch: ReceivedMessage[]): Promise<void> {
+    const { queue } = this.#settings;
+    const info = await this.#queues.getQueue(queue);
+    const dlq = info?.settings.deadLetter?.queue;
+    if (dlq !== undefined) {
+      for (const m of batch) {
+        await this.#queues.sendMessage(dlq, {
+          body: m.body,
+          ...(Object.keys(m.attributes).length > 0 ? { attributes: m.attributes } : {}),
+          ...(m.groupId === undefined ? {} : { groupId: m.groupId }),
+          ...(m.deduplicationId === undefined ? {} : { deduplicationId: m.deduplicationId }),
+          traceHeader: m.traceHeader,
+        });
+      }
+    }
+    for (let i = 0; i < batch.length; i += 10) {
+      const chunk = batch.slice(i, i + 10).map((m, j) => ({ id: String(j), receiptHandle: m.receiptHandle }));
+      await this.#queues.deleteMessageBatch(queue, chunk);
+    }
+    this.#recursionStops++;
+    this.#ctx.logger.warn(
+      `queue trigger ${this.#trigger.functionName} <- ${queue}: recursive loop detected (the function ran more than 16 times in one chain of requests); ${batch.length} message(s) ${dlq === undefined ? 'dropped' : `moved to dead-letter queue '${dlq}'`} (${this.#recursionStops} batch(es) stopped so far)`,
+    );
   }
 
   /** Changes the visibility of every message; returns those still held under their receipt. */

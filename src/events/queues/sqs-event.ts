@@ -42,6 +42,7 @@ export function toSqsRecord(
   if (m.sequenceNumber !== undefined) attributes['SequenceNumber'] = m.sequenceNumber;
   if (m.groupId !== undefined) attributes['MessageGroupId'] = m.groupId;
   if (m.deduplicationId !== undefined) attributes['MessageDeduplicationId'] = m.deduplicationId;
+  if (m.traceHeader !== undefined) attributes['AWSTraceHeader'] = m.traceHeader;
   const messageAttributes: Record<string, SqsEventAttribute> = {};
   for (const [name, v] of Object.entries(m.attributes)) {
     messageAttributes[name] = {

@@ -189,9 +189,13 @@ export class ProcessInstance implements FunctionInstance {
       this.#pending = { requestId: req.requestId, resolve, timer, output };
       this.#watchdog?.start();
       this.#runner.send(
-        req.clientContext === undefined
-          ? { t: 'invoke', id: req.requestId, deadlineMs: req.deadlineMs }
-          : { t: 'invoke', id: req.requestId, deadlineMs: req.deadlineMs, clientContext: req.clientContext },
+        {
+          t: 'invoke',
+          id: req.requestId,
+          deadlineMs: req.deadlineMs,
+          ...(req.clientContext === undefined ? {} : { clientContext: req.clientContext }),
+          ...(req.traceId === undefined ? {} : { traceId: req.traceId }),
+        },
         req.payload,
       );
     });

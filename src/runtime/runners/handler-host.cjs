@@ -386,11 +386,16 @@ class HandlerHost {
   /**
    * Run one invocation. Never rejects: function faults come back as `{ ok: false }`.
    * @param {string} requestId @param {string} eventJson @param {number} deadlineMs @param {string} [clientContext]
+   * @param {string} [traceId] X-Ray header of this invocation (with the recursion lineage)
    * @returns {Promise<InvokeOutcome>}
    */
-  async invoke(requestId, eventJson, deadlineMs, clientContext) {
+  async invoke(requestId, eventJson, deadlineMs, clientContext, traceId) {
     const fn = this.fn;
     if (fn === null) throw new Error('invoke before a successful load');
+    // Per invocation, as Lambda's Node runtime does: SDKs read it when they send a request, so
+    // calls made by this invocation carry its lineage (recursive loop detection).
+    if (typeof traceId === 'string' && traceId !== '') process.env._X_AMZN_TRACE_ID = traceId;
+    else delete process.env._X_AMZN_TRACE_ID;
     startCapture(this.flushLogs);
     currentRequestId = requestId;
     try {

@@ -198,7 +198,13 @@ async function onInvoke(msg, body) {
     return;
   }
   inFlight = msg.id;
-  const outcome = await host.invoke(msg.id, body.toString('utf8'), msg.deadlineMs, msg.clientContext);
+  const outcome = await host.invoke(
+    msg.id,
+    body.toString('utf8'),
+    msg.deadlineMs,
+    msg.clientContext,
+    msg.traceId,
+  );
   inFlight = null;
   const droppedBytes = capturedDroppedBytes();
   if (outcome.ok) {

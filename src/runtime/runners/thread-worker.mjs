@@ -38,7 +38,7 @@ port.on('message', async (/** @type {any} */ msg) => {
       port.postMessage({ t: 'result', id: msg.id, ok: false, error, logs: '', maxRssMB: usedMB() });
       return;
     }
-    const outcome = await host.invoke(msg.id, msg.event, msg.deadlineMs, msg.clientContext);
+    const outcome = await host.invoke(msg.id, msg.event, msg.deadlineMs, msg.clientContext, msg.traceId);
     port.postMessage({ t: 'result', id: msg.id, maxRssMB: usedMB(), ...outcome });
   }
 });

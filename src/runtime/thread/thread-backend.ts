@@ -246,6 +246,7 @@ class ThreadInstance implements FunctionInstance {
         event: req.payload.toString('utf8'),
         deadlineMs: req.deadlineMs,
         clientContext: req.clientContext,
+        traceId: req.traceId,
       });
     });
   }

@@ -18,6 +18,14 @@ const FIFO_ID = /^[\x21-\x7e]{1,128}$/;
 // eslint-disable-next-line no-control-regex -- the allowed set is defined by control characters
 const INVALID_CHARACTERS = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
+/**
+ * Where a message's `AWSTraceHeader` is kept: a key of the stored attributes JSON that no user
+ * attribute can have (`#` is not allowed in names). Why there and not a column: it travels with
+ * the attributes wherever a message goes (a redrive to the dead-letter queue) with no migration.
+ */
+const TRACE_KEY = '#AWSTraceHeader';
+/** An X-Ray header: printable ASCII, bounded (SQS does not count it toward the message size). */
+const TRACE_HEADER = /^[\x20-\x7e]{1,2048}$/;
 
 function invalid(message: string): NimbusError {
   return new NimbusError('InvalidParameterValueException', message);
@@ -94,7 +102,20 @@ export function validateSend(queue: string, settings: QueueSettings, input: Send
       throw invalid(`queue '${queue}': groupId must be 1-128 printable ASCII characters.`);
     }
   }
-  return { body, attributesJson: attributes.json, delaySeconds, groupId, dedupId };
+  return {
+    body,
+    attributesJson: withTrace(attributes.json, input.traceHeader),
+    delaySeconds,
+    groupId,
+    dedupId,
+  };
+}
+
+/** The attributes JSON with the trace header added under {@link TRACE_KEY}; a malformed header is left out. */
+function withTrace(json: string | undefined, traceHeader: string | undefined): string | undefined {
+  if (typeof traceHeader !== 'string' || !TRACE_HEADER.test(traceHeader)) return json;
+  const attrs = json === undefined ? {} : (JSON.parse(json) as Record<string, unknown>);
+  return JSON.stringify({ ...attrs, [TRACE_KEY]: traceHeader });
 }
 
 function validateAttributes(attrs: MessageAttributes | undefined): {
@@ -187,11 +208,14 @@ export function sequenceNumber(seq: number): string {
 
 /** A stored, claimed message as the receive returns it. */
 export function toReceivedMessage(m: ClaimedMessage, fifo: boolean): ReceivedMessage {
+  const stored = m.attributes === null ? {} : (JSON.parse(m.attributes) as Record<string, unknown>);
+  const { [TRACE_KEY]: traceHeader, ...attributes } = stored;
   return {
     messageId: m.messageId,
     receiptHandle: encodeReceiptHandle(m.seq, m.receipt),
     body: m.body,
-    attributes: m.attributes === null ? {} : (JSON.parse(m.attributes) as MessageAttributes),
+    attributes: attributes as MessageAttributes,
+    ...(typeof traceHeader === 'string' ? { traceHeader } : {}),
     receiveCount: m.receiveCount,
     sentAt: m.sentAt,
     firstReceivedAt: m.firstReceivedAt,

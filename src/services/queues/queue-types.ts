@@ -66,6 +66,12 @@ export interface SendMessageInput {
   readonly groupId?: string | undefined;
   /** FIFO: required unless the queue has content-based deduplication. */
   readonly deduplicationId?: string | undefined;
+  /**
+   * SQS's `AWSTraceHeader` system attribute: the sender's X-Ray header. Sends made by function
+   * code carry their invocation's (with its recursion lineage), so a queue trigger that feeds
+   * the queue it reads from is stopped after 16 rounds (src/invoke/recursion-guard.ts).
+   */
+  readonly traceHeader?: string | undefined;
 }
 
 /** The outcome of a send. */
@@ -115,6 +121,8 @@ export interface ReceivedMessage {
   readonly groupId?: string | undefined;
   readonly deduplicationId?: string | undefined;
   readonly sequenceNumber?: string | undefined;
+  /** The `AWSTraceHeader` system attribute, when the sender had one. */
+  readonly traceHeader?: string | undefined;
 }
 
 /**
