@@ -4,6 +4,8 @@ import { UsageError, expectPositionals, stringOption } from '../command.js';
 import { parseEgressAllowList } from '../../events/topics/egress-policy.js';
 import { NimbusError } from '../../errors.js';
 import type { Output } from '../output.js';
+import type { RetentionOptions } from '../../observe/retention.js';
+import { compileStorageQuotas, type StorageQuotas } from '../../services/storage-quotas.js';
 
 /** Server options as `startServer` takes them. */
 export interface ServerLaunchOptions {
@@ -15,6 +17,10 @@ export interface ServerLaunchOptions {
   readonly sandbox?: 'auto' | 'required' | 'off';
   /** Webhook targets allowed despite the egress policy (unset: NIMBUS_WEBHOOK_ALLOW, else none). */
   readonly webhookAllow?: readonly string[];
+  /** Storage quotas given with `--quota NAME=N` (the rest keep their defaults). */
+  readonly quotas?: Partial<StorageQuotas>;
+  /** Retention windows given with `--retention KIND=DAYS`. */
+  readonly retention?: RetentionOptions;
   /** Environment the server reads NIMBUS_* variables from. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -53,7 +59,76 @@ export const SERVER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     description:
       'let webhooks reach this loopback/private/link-local target (repeat or comma-separate; env NIMBUS_WEBHOOK_ALLOW)',
   },
+  quota: {
+    type: 'string',
+    multiple: true,
+    valueName: 'NAME=N',
+    description:
+      'a storage quota: bucketBytes, bucketObjects, queueMessages, tableItems, tableBytes, logBytesPerApp (e.g. bucketBytes=20GiB; repeat)',
+  },
+  retention: {
+    type: 'string',
+    multiple: true,
+    valueName: 'KIND=DAYS',
+    description: 'keep logs, invocations or deliveries this many days (default 7 each; repeat)',
+  },
 };
+
+const UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
+const RETENTION_KINDS: Readonly<Record<string, keyof RetentionOptions>> = {
+  logs: 'logsMs',
+  invocations: 'invocationsMs',
+  deliveries: 'deliveriesMs',
+};
+
+function listOption(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
+}
+
+/** `--quota NAME=N[KiB|MiB|GiB|TiB]`, validated as the server validates its `quotas` option. */
+function quotasFrom(command: CommandSpec, args: ParsedArgs): Partial<StorageQuotas> | undefined {
+  const out: Record<string, number> = {};
+  for (const flag of listOption(args, 'quota')) {
+    const m = /^([A-Za-z]+)=(\d+)(KiB|MiB|GiB|TiB)?$/.exec(flag.trim());
+    if (m === null)
+      throw new UsageError(
+        `--quota must look like bucketBytes=20GiB or queueMessages=5000000, got ${flag}`,
+        command,
+      );
+    out[m[1]!] = Number(m[2]) * UNITS[m[3] ?? '']!;
+  }
+  if (Object.keys(out).length === 0) return undefined;
+  try {
+    compileStorageQuotas(out);
+  } catch (err) {
+    throw new UsageError((err as Error).message, command);
+  }
+  return out as Partial<StorageQuotas>;
+}
+
+/** `--retention KIND=DAYS` (logs, invocations, deliveries). */
+function retentionFrom(command: CommandSpec, args: ParsedArgs): RetentionOptions | undefined {
+  const out: Record<string, number> = {};
+  for (const flag of listOption(args, 'retention')) {
+    const m = /^(\w+)=(\d+(?:\.\d+)?)$/.exec(flag.trim());
+    const key = m ? RETENTION_KINDS[m[1]!] : undefined;
+    if (m === null || key === undefined || Number(m[2]) <= 0) {
+      throw new UsageError(
+        `--retention must be logs=DAYS, invocations=DAYS or deliveries=DAYS with DAYS above 0, got ${flag}`,
+        command,
+      );
+    }
+    out[key] = Math.round(Number(m[2]) * 24 * 60 * 60 * 1000);
+  }
+  return Object.keys(out).length === 0 ? undefined : (out as RetentionOptions);
+}
 
 const SANDBOX_MODES = ['auto', 'required', 'off'] as const;
 
@@ -85,6 +160,8 @@ export function serverOptionsFrom(
   } catch (err) {
     throw new UsageError((err as Error).message, command);
   }
+  const quotas = quotasFrom(command, args);
+  const retention = retentionFrom(command, args);
   return {
     port,
     host: stringOption(args, 'host') ?? '127.0.0.1',
@@ -92,6 +169,8 @@ export function serverOptionsFrom(
     ...(store ? { store } : {}),
     ...(sandbox ? { sandbox: sandbox as NonNullable<ServerLaunchOptions['sandbox']> } : {}),
     ...(webhookAllow.length > 0 ? { webhookAllow } : {}),
+    ...(quotas ? { quotas } : {}),
+    ...(retention ? { retention } : {}),
     env: ctx.io.env as NodeJS.ProcessEnv,
   };
 }
