@@ -159,7 +159,7 @@ test('retry delays: IntervalSeconds × BackoffRate^n, capped by MaxDelaySeconds,
 });
 
 test('retry decisions: per-retrier counters, MaxAttempts 0 never retries, the first matching retrier decides', () => {
-  const retriers = [
+  const retriers: Json = [
     { ErrorEquals: ['ErrorA', 'ErrorB'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 2 },
     { ErrorEquals: ['ErrorC'], IntervalSeconds: 5 },
     { ErrorEquals: ['States.ALL'], MaxAttempts: 0 },
