@@ -7,7 +7,8 @@ import { NimbusError } from '../errors.js';
  * Kinds of things a /v1 route acts on. `network` is not a resource but the right to make the
  * server send requests out (webhook subscriptions); its name is the target host.
  */
-export type ResourceKind = 'function' | 'queue' | 'topic' | 'bucket' | 'table' | 'schedule' | 'network';
+export type ResourceKind =
+  'function' | 'queue' | 'topic' | 'bucket' | 'table' | 'schedule' | 'workflow' | 'network';
 
 /** What a route is about to act on; `name: '*'` for listings and creation of new names. */
 export interface ResourceRef {

@@ -48,6 +48,7 @@ export function appResourceNames(spec: AppEventSpec): AppResourceNames {
     bucket: new Set(Object.keys(spec.resources.buckets)),
     table: new Set(Object.keys(spec.resources.tables)),
     schedule: new Set(),
+    workflow: new Set(),
     network: new Set(),
   };
   // A dead-letter queue named in a queue's settings is the app's too.
@@ -129,6 +130,10 @@ export class AppResourceRegistry {
     if (resource.kind === 'function') {
       const v = await this.#store.functions.getVersion(resource.name, '$LATEST');
       return v?.app === app;
+    }
+    // A workflow is the app's that owns it (created by its deploy or for it through /v1).
+    if (resource.kind === 'workflow') {
+      return (await this.#store.workflows.getWorkflow(resource.name))?.app === app;
     }
     // The network (webhook subscriptions) only for an app that already has it: one with a
     // `network: true` function, which could reach any host itself. An app without one gets no

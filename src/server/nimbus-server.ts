@@ -33,6 +33,7 @@ import { prepareDataDir, removeRunDir, sandboxRunDir } from './data-dir.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { Platform } from './platform.js';
 import { wireResources } from './resource-wiring.js';
+import { createWorkflowEngine } from './workflow-wiring.js';
 import { compileServerOptions, type ServerOptionsInput } from './server-options.js';
 
 /** Root credentials, returned only by the start that created them. */
@@ -196,6 +197,17 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       { ...options.async, nodeId, onError },
     );
     cleanups.push(() => dispatcher.stop());
+    // Durable workflows: tasks through the same invoke service. Stopped before the pool (cleanups
+    // run in reverse), so invocations in flight record their results.
+    const workflows = createWorkflowEngine({
+      store,
+      invoker,
+      nodeId,
+      region: options.region,
+      accountId: ACCOUNT_ID,
+      onError,
+    });
+    cleanups.push(() => workflows.stop());
 
     // Resources, and the triggers that subscribe to their change feeds (see resource-wiring.ts).
     const services: ServiceContext = {
@@ -267,6 +279,7 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       scheduler,
       webhookEgress,
       appResourcePolicy: appResources.policy,
+      workflows,
     };
     const server = createApiServer(platform, logger, gateway);
     await new Promise<void>((resolveListen, reject) => {
@@ -298,6 +311,8 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
     }
     dispatcher.start();
     await resources.start();
+    // Frees the leases this node's previous process left (killed mid-step), then runs.
+    await workflows.start();
     // Logs, finished invocations and webhook deliveries past their retention (and logs past quota).
     const retention = new RetentionSweeper(
       { store, logBytesPerApp: options.quotas.logBytesPerApp, onError, info: (m) => logger.info(m) },

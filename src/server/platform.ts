@@ -17,6 +17,7 @@ import type { ServiceContext } from '../services/service-context.js';
 import type { TableService } from '../services/tables/table-service.js';
 import type { TopicService } from '../services/topics/topic-service.js';
 import type { Store } from '../store/store.js';
+import type { WorkflowEngine } from '../workflow/core/workflow-engine.js';
 
 /** Everything a route handler may use. */
 export interface Platform {
@@ -47,4 +48,6 @@ export interface Platform {
   readonly webhookEgress: EgressPolicy;
   /** What an `app:<name>` scoped token may use; undefined refuses scoped tokens. */
   readonly appResourcePolicy?: AppResourcePolicy | undefined;
+  /** The durable workflow engine of this node (state machines, executions, task tokens). */
+  readonly workflows: WorkflowEngine;
 }
