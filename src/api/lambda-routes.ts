@@ -1,6 +1,7 @@
 // The AWS Lambda-compatible facade (SigV4): Invoke, GetFunction and ListFunctions, so
 // `@aws-sdk/client-lambda` works against a Nimbus endpoint.
 
+import { enqueueAsync } from '../invoke/enqueue-async.js';
 import { NimbusError } from '../errors.js';
 import { lambdaName, LATEST, type FunctionVersion } from '../functions/function-model.js';
 import { SYNC_PAYLOAD_LIMIT } from '../invoke/invoke-service.js';
@@ -101,7 +102,13 @@ async function invoke(ctx: RouteContext): Promise<ApiResponse> {
     return { status: 204, headers: { 'x-amz-executed-version': v.version } };
   }
   if (type === 'Event') {
-    const id = await platform.services.enqueueAsync(name, payload, { qualifier });
+    // Straight to enqueueAsync: the request's trace header goes with the event (recursion-guard.ts).
+    const id = await enqueueAsync(asyncDeps(platform), {
+      functionName: name,
+      qualifier,
+      payload,
+      traceHeader: header(req, 'x-amzn-trace-id'),
+    });
     return { status: 202, headers: { 'x-amzn-requestid': id } };
   }
   if (type !== 'RequestResponse') {
@@ -135,3 +142,8 @@ const LAMBDA_HEADERS: InvokeHeaderNames = {
   functionError: 'x-amz-function-error',
   logResult: 'x-amz-log-result',
 };
+
+/** What enqueueAsync needs, from the platform. */
+function asyncDeps(platform: RouteContext['platform']): Parameters<typeof enqueueAsync>[0] {
+  return { resolver: platform.resolver, queue: platform.store.invocations, dispatcher: platform.dispatcher };
+}

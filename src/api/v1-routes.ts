@@ -1,6 +1,7 @@
 // The native admin API under /v1 (bearer tokens): code upload, deploy, invoke, versions,
 // aliases, logs, invocations, health and pool metrics.
 
+import { enqueueAsync } from '../invoke/enqueue-async.js';
 import { NimbusError, errors } from '../errors.js';
 import { deployRequestSchema, parseWith } from '../functions/function-config-schema.js';
 import { lambdaName, type FunctionVersion } from '../functions/function-model.js';
@@ -231,9 +232,13 @@ async function invoke({ platform, params, query, req, body, authorize }: RouteCo
   assertJsonPayload(payload);
   const qualifier = query.get('qualifier') ?? undefined;
   if (query.get('async') === 'true') {
-    const id = await platform.services.enqueueAsync(params.name!, payload, {
+    // Straight to enqueueAsync: the request's trace header goes with the event (recursion-guard.ts).
+    const id = await enqueueAsync(asyncDeps(platform), {
+      functionName: params.name!,
       qualifier,
+      payload,
       idempotencyKey: header(req, 'x-nimbus-idempotency-key'),
+      traceHeader: header(req, 'x-amzn-trace-id'),
     });
     return json(202, { invocationId: id });
   }
@@ -262,4 +267,9 @@ function safeJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** What enqueueAsync needs, from the platform. */
+function asyncDeps(platform: RouteContext['platform']): Parameters<typeof enqueueAsync>[0] {
+  return { resolver: platform.resolver, queue: platform.store.invocations, dispatcher: platform.dispatcher };
 }

@@ -99,6 +99,8 @@ export class AsyncDispatcher {
   readonly #limits = new Map<string, number>();
   /** Platform-side failures so far per event id (this node's view; grows its backoff). */
   readonly #platformFailures = new Map<string, number>();
+  /** Async invocations dropped as recursive loops since start (in the warning). */
+  #recursionStops = 0;
   /**
    * The functions skipped by the last claim, when it came back short: the queue holds nothing
    * else claimable now, so claims wait for an enqueue, the poll, or one of these to have room.
@@ -368,6 +370,7 @@ export class AsyncDispatcher {
         qualifier: qualifier === '' ? undefined : qualifier,
         payload,
         requestId: id,
+        traceHeader: inv.traceHeader,
       });
       executedVersion = res.executedVersion;
       if (res.ok) {
@@ -386,6 +389,18 @@ export class AsyncDispatcher {
         return;
       }
       error = errorJson(err);
+      if (isNimbusError(err) && err.code === 'RecursiveInvocationException') {
+        // A recursive loop: not retried (it would loop again); dropped with a warning, and sent
+        // to the on-failure destination or dead-letter target if there is one, as Lambda does.
+        this.#recursionStops++;
+        this.#onError(
+          new Error(
+            `async invocation ${id} of ${functionName} dropped: recursive loop detected (more than 16 runs in one chain of requests; ${this.#recursionStops} stopped so far)`,
+          ),
+        );
+        await this.#finish({ ...inv, status: 'failed', condition: 'RetriesExhausted' }, { error }, config);
+        return;
+      }
       if (isPlatformFailure(err)) {
         await this.#retryLater(inv, error, maxAgeMs);
         return;

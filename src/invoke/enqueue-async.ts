@@ -25,6 +25,8 @@ export async function enqueueAsync(
     qualifier?: string | undefined;
     payload: Buffer;
     idempotencyKey?: string | undefined;
+    /** The request's X-Ray header: the run continues its chain (recursion-guard.ts). */
+    traceHeader?: string | undefined;
   },
 ): Promise<string> {
   if (req.payload.length > ASYNC_PAYLOAD_LIMIT) {
@@ -49,6 +51,7 @@ export async function enqueueAsync(
     payload: req.payload,
     idempotencyKey: req.idempotencyKey,
     idempotencyWindowMs: deps.dispatcher.idempotencyWindowMs,
+    traceHeader: req.traceHeader,
   });
   if (stored === id) deps.dispatcher.notify();
   return stored;

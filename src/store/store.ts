@@ -151,6 +151,8 @@ export type InvocationCondition = 'Success' | 'RetriesExhausted' | 'EventAgeExce
 /** An async (`Event`) invocation as stored. */
 export interface AsyncInvocation {
   readonly id: string;
+  /** X-Ray header the invocation was accepted with (its recursion Lineage); the run continues that chain. */
+  readonly traceHeader?: string | undefined;
   readonly functionName: string;
   readonly qualifier: string;
   readonly payload: Buffer;
@@ -213,6 +215,8 @@ export interface InvocationQueue {
     idempotencyKey?: string | undefined;
     /** @default 86400000 (24 h) */
     idempotencyWindowMs?: number | undefined;
+    /** The enqueuing request's X-Ray header (recursive loop detection). */
+    traceHeader?: string | undefined;
   }): Promise<string>;
   /**
    * Claim up to `limit` queued invocations whose `availableAt` has passed, or running ones whose

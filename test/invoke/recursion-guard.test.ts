@@ -29,6 +29,11 @@ functions:
   b: { handler: index.b, timeout: 30 }
   c: { handler: index.c, timeout: 30 }
   fanout: { handler: index.fanout, timeout: 60 }
+  chainer:
+    handler: index.chainer
+    timeout: 30
+    maximumRetryAttempts: 0
+    destinations: { onFailure: queue:async-failed }
   feeder:
     handler: index.feeder
     timeout: 30
@@ -37,6 +42,7 @@ functions:
 resources:
   queues:
     loopq: { visibilityTimeout: 30, deadLetter: { queue: loopq-dlq, maxReceiveCount: 5 } }
+    async-failed: {}
 `,
   'index.mjs': `
 import { functions, queues } from 'nimbus/sdk';
@@ -62,6 +68,11 @@ export const fanout = async () => {
   const out = [];
   for (let i = 0; i < 20; i++) out.push(await functions.invoke('c', {}));
   return out.length;
+};
+export const chainer = async (event) => {
+  console.log('HOP ' + event.n);
+  if (event.n < ${RUNAWAY}) await functions.invokeAsync('chainer', { n: event.n + 1 });
+  return {};
 };
 export const feeder = async (event) => {
   for (const r of event.Records) {
@@ -173,5 +184,34 @@ forEachStore((_name, open) => {
       ['17'],
       "the 17th round's message went to the dead-letter queue",
     );
+  });
+
+  test('an async invocation chain of one function is dropped at its 17th run, to the on-failure destination', async () => {
+    const accepted = await t.client.invoke('rec-chainer', { payload: JSON.stringify({ n: 1 }), async: true });
+    assert.equal(accepted.kind, 'async');
+    let failed: Array<{ body: string }> = [];
+    const deadline = Date.now() + 60_000;
+    while (failed.length === 0 && Date.now() < deadline) {
+      const res = await t.fetchV1('/v1/queues/async-failed/receive', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ maxMessages: 10, waitTimeSeconds: 1 }),
+      });
+      failed = ((await res.json()) as { messages: Array<{ body: string }> }).messages;
+      if ((await logLines(t, 'rec-chainer')).some((l) => l.includes(`HOP ${RUNAWAY}`))) break;
+    }
+    const hops = (await logLines(t, 'rec-chainer')).flatMap((l) => /HOP (\d+)/.exec(l)?.[1] ?? []);
+    assert.deepEqual(
+      hops.map(Number).sort((x, y) => x - y),
+      Array.from({ length: 16 }, (_, i) => i + 1),
+      'hops 1-16 ran, the 17th did not',
+    );
+    assert.equal(failed.length, 1);
+    const record = JSON.parse(failed[0]!.body) as {
+      requestPayload: unknown;
+      responsePayload: { errorType: string };
+    };
+    assert.deepEqual(record.requestPayload, { n: 17 });
+    assert.equal(record.responsePayload.errorType, 'RecursiveInvocationException');
   });
 });

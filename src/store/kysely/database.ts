@@ -85,6 +85,8 @@ export interface InvocationsTable {
   claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
   /** Epoch ms of the first claim. */
   started_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+  /** X-Ray header of the enqueuing request, with its recursion Lineage (migration 013). */
+  trace_header: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Idempotency keys of async enqueues: (function, key) → the first invocation (migration 004). */

@@ -53,6 +53,7 @@ function toInvocation(row: Selectable<InvocationsTable>): AsyncInvocation {
     finishedAt: toMsOrUndefined(row.finished_at),
     startedAt: toMsOrUndefined(row.started_at),
     idempotencyKey: row.idempotency_key ?? undefined,
+    ...(row.trace_header === null || row.trace_header === undefined ? {} : { traceHeader: row.trace_header }),
     condition: (row.outcome_condition ?? undefined) as InvocationCondition | undefined,
     executedVersion: row.executed_version ?? undefined,
     delivery: (row.delivery ?? undefined) as DeliveryState | undefined,
@@ -112,6 +113,7 @@ export class KyselyInvocationQueue implements InvocationQueue {
     availableAt?: number;
     idempotencyKey?: string | undefined;
     idempotencyWindowMs?: number | undefined;
+    traceHeader?: string | undefined;
   }): Promise<string> {
     const now = Date.now();
     const row = {
@@ -124,6 +126,7 @@ export class KyselyInvocationQueue implements InvocationQueue {
       created_at: now,
       available_at: inv.availableAt ?? now,
       idempotency_key: inv.idempotencyKey ?? null,
+      trace_header: inv.traceHeader ?? null,
     };
     let id = inv.id;
     if (inv.idempotencyKey === undefined) {

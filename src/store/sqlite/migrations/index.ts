@@ -13,6 +13,7 @@ import { migration009Schedules } from './009-schedules.js';
 import { migration010AppTokens } from './010-app-tokens.js';
 import { migration011UsageRetention } from './011-usage-retention.js';
 import { migration012Workflows } from './012-workflows.js';
+import { migration013InvocationTrace } from './013-invocation-trace.js';
 
 /** Every SQLite migration by name. Add new ones as `NNN-what.ts`; never edit a shipped one. */
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -28,4 +29,5 @@ export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.fre
   '010-app-tokens': migration010AppTokens,
   '011-usage-retention': migration011UsageRetention,
   '012-workflows': migration012Workflows,
+  '013-invocation-trace': migration013InvocationTrace,
 });
