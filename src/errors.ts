@@ -342,41 +342,6 @@ export const ERROR_CODES = {
     summary:
       'The execution or workflow name is not valid (1-80 characters, no whitespace, slashes or wildcards).',
   },
-  StateMachineDoesNotExist: {
-    status: 400,
-    retryable: false,
-    summary: 'The state machine (workflow) does not exist; create it first.',
-  },
-  ExecutionDoesNotExist: {
-    status: 400,
-    retryable: false,
-    summary: 'The execution does not exist (check its id or ARN).',
-  },
-  ExecutionAlreadyExists: {
-    status: 400,
-    retryable: false,
-    summary: 'An execution with this name exists with a different input, or has already finished; pick another name.',
-  },
-  TaskDoesNotExist: {
-    status: 400,
-    retryable: false,
-    summary: 'The task token is unknown (it was never issued, or is not a callback token).',
-  },
-  TaskTimedOut: {
-    status: 400,
-    retryable: false,
-    summary: 'The task token is closed: its task timed out, was completed already, or its execution ended.',
-  },
-  InvalidDefinition: {
-    status: 400,
-    retryable: false,
-    summary: 'The workflow definition is not valid; the message names the state and the fix.',
-  },
-  InvalidName: {
-    status: 400,
-    retryable: false,
-    summary: 'The execution or workflow name is not valid (1-80 characters, no whitespace, slashes or wildcards).',
-  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable error code from {@link ERROR_CODES}. */
