@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import type { SqliteDatabase } from 'kysely';
 import type { StoreCoordination } from '../coordination.js';
 import type { Database } from '../kysely/database.js';
@@ -12,6 +12,7 @@ import { createKyselyStore } from '../kysely/kysely-store.js';
 import { migrateToLatest } from '../kysely/migrate.js';
 import type { Capabilities, Store } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations/index.js';
+import { TurnTakingSqliteDialect } from './turn-taking-dialect.js';
 
 /** What SQLite can do: one writer process, no row locks, no notifications. */
 export const SQLITE_CAPABILITIES: Capabilities = Object.freeze({
@@ -32,6 +33,8 @@ export interface SqliteStoreOptions {
   readonly path: string;
   /** How long a statement waits for another connection's write lock, in ms. @default 5000 */
   readonly busyTimeoutMs?: number;
+  /** Store time per event-loop turn before the next query waits a turn (see TurnTakingSqliteDialect). @default 5 */
+  readonly turnBudgetMs?: number;
 }
 
 /** Opens (creating if needed) and migrates a SQLite store. */
@@ -52,7 +55,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     connection.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({
+    dialect: new TurnTakingSqliteDialect({ database: connection }, options.turnBudgetMs),
+  });
   try {
     await migrateToLatest(db as Kysely<unknown>, SQLITE_MIGRATIONS);
   } catch (err) {
