@@ -24,6 +24,7 @@ import { topicsRoutes } from './topics-routes.js';
 import type { AuthMode, RouteEntry, RouteHandler, RouteTable } from './route-context.js';
 import { Router } from './router.js';
 import { v1Routes } from './v1-routes.js';
+import { workflowsRoutes } from './workflows-routes.js';
 
 /** Logger for request failures that are the server's fault. */
 export interface ApiLogger {
@@ -46,6 +47,7 @@ export function buildRouter(): Router<RouteEntry> {
   tablesRoutes(table);
   schedulesRoutes(table);
   tokensRoutes(table);
+  workflowsRoutes(table);
   return router;
 }
 
