@@ -181,7 +181,8 @@ export interface ApiKeyUsageTable {
 
 /** Every table of the store, as Kysely sees it (the event resources' tables live in schema/). */
 export interface Database
-  extends QueueTables,
+  extends
+    QueueTables,
     TopicTables,
     ObjectTables,
     DocumentTables,
