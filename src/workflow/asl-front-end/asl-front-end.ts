@@ -1,6 +1,6 @@
 // The ASL front end of the durable execution core: drives the pure step API of src/workflow/asl
-// (evaluateState/completeState) and turns its outcomes into recorded decisions (tasks, timers).
-// Sequential states for now: Parallel and Map (child executions) are the next increment.
+// (evaluateState/completeState) and turns its outcomes into recorded decisions (tasks, timers,
+// and child executions for Parallel branches and inline Map iterations, see fan-out.ts).
 
 import { NimbusError } from '../../errors.js';
 import {
@@ -9,6 +9,7 @@ import {
   enterState,
   evaluateState,
   formatInvalidDefinition,
+  innerScopes,
   parseDefinition,
   type Json,
   type StateFrame,
@@ -17,16 +18,49 @@ import {
   type StepInput,
   type TaskResult,
   type TransitionOutcome,
+  STATES_ERRORS,
 } from '../asl/index.js';
-import type { Completion, NewHistoryEvent, NewTask, NewTimer } from '../../store/ports/workflows.js';
+import type {
+  Completion,
+  NewChild,
+  NewHistoryEvent,
+  NewTask,
+  NewTimer,
+} from '../../store/ports/workflows.js';
 import type { DecideContext, Decision, FrontEnd } from '../core/front-end.js';
+import {
+  childEnded,
+  childIndex,
+  launch,
+  machinesByPointer,
+  mapFanOut,
+  parallelFanOut,
+  type ChildLaunch,
+  type FanOut,
+} from './fan-out.js';
+
+/** The top-level execution's facts, which a child (branch, iteration) reports as `$$.Execution`. */
+interface RootFacts {
+  readonly id: string;
+  readonly name: string;
+  readonly startTime: string;
+  /** The execution's input, kept only when the definition reads `$$.Execution.Input`. */
+  readonly input?: Json | undefined;
+}
 
 /** What the ASL front end keeps between steps (JSON). */
 interface AslState {
   readonly frame: StateFrame;
   readonly variables: Json[];
-  /** What the execution waits for: a task (ref), a retry backoff or a Wait timer. */
-  readonly waiting?: { readonly kind: 'task' | 'retry' | 'wait'; readonly ref: string } | undefined;
+  /** What the execution waits for: a task (ref), a retry backoff, a Wait timer or children. */
+  readonly waiting?:
+    { readonly kind: 'task' | 'retry' | 'wait' | 'children'; readonly ref: string } | undefined;
+  /** Set in a child execution: the JSON pointer of the branch or processor it runs. */
+  readonly machine?: string | undefined;
+  /** Set in a child execution: its top-level execution's facts. */
+  readonly root?: RootFacts | undefined;
+  /** A Parallel or Map state's children (while waiting for them). */
+  readonly fan?: FanOut | undefined;
   /** The task token minted for a `.waitForTaskToken` state. */
   readonly taskToken?: string | undefined;
   /** A Wait's transition, taken when its timer fires. */
@@ -39,6 +73,7 @@ interface AslState {
 const MAX_TRANSITIONS_PER_STEP = 100;
 
 const machines = new Map<string, StateMachine>();
+const subMachines = new WeakMap<StateMachine, Map<string, StateMachine>>();
 
 function machineOf(definition: string): StateMachine {
   let m = machines.get(definition);
@@ -49,6 +84,20 @@ function machineOf(definition: string): StateMachine {
     m = parsed.machine;
     machines.set(definition, m);
   }
+  return m;
+}
+
+/** The machine at `pointer` (a Parallel branch or Map processor), or the top one. */
+function machineAt(definition: string, pointer: string | undefined): StateMachine {
+  const top = machineOf(definition);
+  if (pointer === undefined) return top;
+  let index = subMachines.get(top);
+  if (index === undefined) {
+    index = machinesByPointer(top);
+    subMachines.set(top, index);
+  }
+  const m = index.get(pointer);
+  if (m === undefined) throw new Error(`no branch or item processor at ${pointer} in this definition`);
   return m;
 }
 
@@ -116,34 +165,116 @@ export const aslFrontEnd: FrontEnd = {
     };
   },
   async decide(ctx: DecideContext): Promise<Decision> {
-    const machine = machineOf(ctx.workflow.definition);
     let st = JSON.parse(ctx.execution.state) as AslState;
+    const machine = machineAt(ctx.workflow.definition, st.machine);
     const events: NewHistoryEvent[] = [];
     const tasks: NewTask[] = [];
     const timers: NewTimer[] = [];
+    const children: NewChild[] = [];
     const now = new Date(ctx.now);
+    const root: RootFacts = st.root ?? {
+      id: ctx.execution.id,
+      name: ctx.execution.name,
+      startTime: new Date(ctx.execution.startedAt).toISOString(),
+    };
+    let executionInput: Json | undefined;
     const step = (s: AslState, taskToken?: string): StepInput => ({
       machine,
       frame: s.frame,
       variables: s.variables as StepInput['variables'],
       execution: {
-        id: ctx.execution.id,
-        input: JSON.parse(ctx.execution.input) as Json,
-        name: ctx.execution.name,
+        id: root.id,
+        input:
+          st.root !== undefined
+            ? (st.root.input ?? null)
+            : (executionInput ??= JSON.parse(ctx.execution.input) as Json),
+        name: root.name,
         roleArn: '',
-        startTime: new Date(ctx.execution.startedAt).toISOString(),
+        startTime: root.startTime,
         stateMachineId: ctx.workflow.name,
         stateMachineName: ctx.workflow.name,
       },
       env: { now: () => now, random: Math.random, uuid: () => crypto.randomUUID() },
       ...(taskToken === undefined ? {} : { taskToken }),
     });
+    /** Child executions for `launches` of the fan-out `fan`. */
+    const startChildren = (fan: FanOut, launches: readonly ChildLaunch[]) => {
+      for (const l of launches) {
+        const childState: AslState = {
+          frame: enterState(machineAt(ctx.workflow.definition, l.machine).startAt, l.input, now),
+          variables: innerScopes(st.variables as StepInput['variables'], {
+            mode: fan.distributed === true ? 'DISTRIBUTED' : 'INLINE',
+          }),
+          machine: l.machine,
+          root: {
+            ...root,
+            // Children see `$$.Execution.Input` only if the definition reads it (it can be 256 KiB).
+            ...(ctx.workflow.definition.includes('Execution.Input')
+              ? { input: step(st).execution.input }
+              : {}),
+          },
+        };
+        // Names are unique per workflow (children included): a random one per child.
+        const token = ctx.newToken();
+        children.push({
+          id: `${ctx.execution.id}/${token}`,
+          ref: `${fan.ref}/${l.index}`,
+          name: token,
+          input: JSON.stringify(l.input),
+          state: JSON.stringify(childState),
+        });
+        events.push(
+          ev(fan.kind === 'map' ? 'MapIterationStarted' : 'ParallelBranchStarted', {
+            name: st.frame.stateName,
+            index: l.index,
+          }),
+        );
+      }
+    };
 
     let outcome: StateOutcome | undefined;
     const consumed: Completion[] = [];
     for (const c of ctx.completions) {
-      if (st.waiting === undefined || c.ref !== st.waiting.ref) {
-        consumed.push(c); // A late result of a cancelled task: nothing waits for it.
+      if (
+        c.kind === 'child' &&
+        st.waiting?.kind === 'children' &&
+        st.fan !== undefined &&
+        outcome === undefined
+      ) {
+        consumed.push(c);
+        const index = childIndex(st.fan, c.ref);
+        if (index === undefined) continue; // A child of an earlier entry of the state.
+        const ok = c.status === 'SUCCEEDED';
+        const mapped = st.fan.kind === 'map';
+        events.push(
+          ev(`${mapped ? 'MapIteration' : 'ParallelBranch'}${ok ? 'Succeeded' : 'Failed'}`, {
+            name: st.frame.stateName,
+            index,
+            ...(ok ? {} : { error: c.error, cause: c.cause }),
+          }),
+        );
+        const ended = childEnded(
+          st.fan,
+          index,
+          ok
+            ? { ok: true, output: JSON.parse(c.output ?? 'null') as Json }
+            : { ok: false, error: c.error ?? STATES_ERRORS.Runtime, cause: c.cause ?? '' },
+        );
+        if (ended.result === undefined) {
+          st = { ...st, fan: ended.fan };
+          continue;
+        }
+        events.push(
+          ev(`${mapped ? 'MapState' : 'ParallelState'}${ended.result.ok ? 'Succeeded' : 'Failed'}`, {
+            name: st.frame.stateName,
+          }),
+        );
+        outcome = await completeState(step(st), ended.result);
+        st = { ...st, waiting: undefined, fan: undefined };
+        continue;
+      }
+      if (st.waiting === undefined || c.ref !== st.waiting.ref || outcome !== undefined) {
+        consumed.push(c); // A late result of a cancelled task or child: nothing waits for it.
         continue;
       }
       consumed.push(c);
@@ -169,9 +300,16 @@ export const aslFrontEnd: FrontEnd = {
         outcome = st.then;
       }
       st = { ...st, waiting: undefined, then: undefined, taskToken: undefined, wrap: undefined };
-      break;
     }
-    if (st.waiting !== undefined) return { events, state: JSON.stringify(st), consumed };
+    if (st.waiting !== undefined) {
+      // Children still running: start those MaxConcurrency now has room for.
+      if (st.waiting.kind === 'children' && st.fan !== undefined) {
+        const more = launch(st.fan);
+        st = { ...st, fan: more.fan };
+        startChildren(more.fan, more.children);
+      }
+      return { events, state: JSON.stringify(st), consumed, children };
+    }
 
     if (outcome === undefined) outcome = await enter(st);
     for (let i = 0; i < MAX_TRANSITIONS_PER_STEP; i++) {
@@ -186,12 +324,20 @@ export const aslFrontEnd: FrontEnd = {
           st = {
             frame: enterState(outcome.next!, outcome.output, now),
             variables: applyAssign(st.variables as StepInput['variables'], outcome.assign),
+            machine: st.machine,
+            root: st.root,
           };
           outcome = await enter(st);
           continue;
         }
         case 'end':
-          events.push(ev('ExecutionSucceeded', { output: JSON.stringify(outcome.output) }));
+          events.push(
+            ev(`${typeOf(st)}StateExited`, {
+              name: st.frame.stateName,
+              output: JSON.stringify(outcome.output),
+            }),
+            ev('ExecutionSucceeded', { output: JSON.stringify(outcome.output) }),
+          );
           return {
             events,
             state: JSON.stringify(st),
@@ -242,15 +388,42 @@ export const aslFrontEnd: FrontEnd = {
           st = { ...st, waiting: { kind: 'task', ref }, taskToken: tasks[0]!.token, wrap: target.wrap };
           return { events, state: JSON.stringify(st), consumed, tasks };
         }
+        case 'parallel':
+        case 'map': {
+          let fan: FanOut;
+          const ref = `${st.frame.stateName}@${ctx.newToken()}`;
+          if (outcome.kind === 'parallel') {
+            fan = parallelFanOut(ref, outcome.branches, outcome.input);
+          } else if (outcome.itemInputs !== undefined) {
+            fan = mapFanOut(ref, outcome, outcome.itemInputs);
+          } else {
+            outcome = await completeState(step(st), {
+              ok: false,
+              error: STATES_ERRORS.Runtime,
+              cause: 'Map ItemReader (a distributed Map reading a bucket) is not run by this version yet.',
+            });
+            continue;
+          }
+          events.push(
+            ev(outcome.kind === 'map' ? 'MapStateStarted' : 'ParallelStateStarted', {
+              name: st.frame.stateName,
+              length: fan.inputs.length,
+            }),
+          );
+          if (fan.inputs.length === 0) {
+            events.push(ev('MapStateSucceeded', { name: st.frame.stateName }));
+            outcome = await completeState(step(st), { ok: true, value: [] });
+            continue;
+          }
+          st = { ...st, waiting: { kind: 'children', ref } };
+          const first = launch(fan);
+          st = { ...st, fan: first.fan };
+          startChildren(first.fan, first.children);
+          return { events, state: JSON.stringify(st), consumed, children };
+        }
         default: {
-          const cause = `${outcome.kind} states are not run by this version of the executor yet.`;
-          events.push(ev('ExecutionFailed', { error: 'States.Runtime', cause }));
-          return {
-            events,
-            state: JSON.stringify(st),
-            consumed,
-            end: { status: 'FAILED', error: 'States.Runtime', cause },
-          };
+          const unknown: never = outcome;
+          throw new Error(`unknown step outcome ${JSON.stringify(unknown)}`);
         }
       }
     }
