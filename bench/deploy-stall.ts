@@ -38,14 +38,52 @@ function writeBigApp(dir: string, app: string): void {
   writeFileSync(join(dir, 'nimbus.yml'), lines.join('\n') + '\n');
 }
 
-/** Longest and p99 event-loop delay (ms) while `work` runs. */
-async function stall(work: () => Promise<unknown>): Promise<{ max: number; p99: number; ms: number }> {
+/** What one phase measured (ms). */
+interface Stall {
+  readonly max: number;
+  readonly p99: number;
+  readonly ms: number;
+  /** Slowest answer to a request that needs no store (a gateway 404). */
+  readonly plain: number;
+  /** Slowest answer to a request that reads the store (GET /v1/functions/{name}). */
+  readonly stored: number;
+}
+
+/**
+ * Longest and p99 event-loop delay while `work` runs, and the slowest answer to each of two
+ * other tenants' requests sent back to back meanwhile (what a tenant actually waits).
+ */
+async function stall(work: () => Promise<unknown>, probe: Probe): Promise<Stall> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   const started = performance.now();
+  let running = true;
+  const slowest = async (req: () => Promise<Response>): Promise<number> => {
+    let max = 0;
+    while (running) {
+      const t0 = performance.now();
+      await (await req()).arrayBuffer();
+      max = Math.max(max, performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return max;
+  };
   h.enable();
+  const probes = Promise.all([
+    slowest(() => fetch(`${probe.url}/no-such-route`)),
+    slowest(() => fetch(`${probe.url}/v1/functions/${probe.fn}`, { headers: probe.headers })),
+  ]);
   await work();
+  running = false;
+  const [plain, stored] = await probes;
   h.disable();
-  return { max: h.max / 1e6, p99: h.percentile(99) / 1e6, ms: performance.now() - started };
+  return { max: h.max / 1e6, p99: h.percentile(99) / 1e6, ms: performance.now() - started, plain, stored };
+}
+
+/** Where the probe requests go: the server and a function deployed before measuring. */
+interface Probe {
+  readonly url: string;
+  readonly fn: string;
+  readonly headers: Record<string, string>;
 }
 
 /** Runs the measurement; `rounds` repeats of each phase, the worst kept. */
@@ -61,8 +99,23 @@ export async function deployStallBench(opts: { rounds: number }): Promise<BenchO
   });
   const client = new ApiClient({ endpoint: server.url, token: server.rootCredentials!.token });
   const rows: string[][] = [];
-  const worst = { idle: 0, upload: 0, one: 0, six: 0 };
+  const worst = { idle: 0, upload: 0, one: 0, six: 0, onePlain: 0, oneStored: 0, sixPlain: 0, sixStored: 0 };
   try {
+    // Another tenant's function, for the probe that reads the store.
+    const other = mkdtempSync(join(dataDir, 'other-'));
+    writeFileSync(
+      join(other, 'nimbus.yml'),
+      'app: other\nfunctions:\n  probe:\n    handler: index.handler\n',
+    );
+    writeFileSync(join(other, 'index.js'), 'exports.handler = async () => 1;\n');
+    const prepared = await prepareDeploy(other, quiet);
+    await uploadCode(prepared, client, quiet);
+    await client.deploy(prepared.app, prepared.request);
+    const probe: Probe = {
+      url: server.url,
+      fn: 'other-probe',
+      headers: { authorization: `Bearer ${server.rootCredentials!.token}` },
+    };
     for (let round = 0; round < opts.rounds; round++) {
       const apps: PreparedDeploy[] = [];
       for (let a = 0; a < 6; a++) {
@@ -70,18 +123,30 @@ export async function deployStallBench(opts: { rounds: number }): Promise<BenchO
         writeBigApp(dir, `big${round}x${a}`);
         apps.push(await prepareDeploy(dir, quiet));
       }
-      const idle = await stall(() => new Promise((r) => setTimeout(r, 500)));
-      const upload = await stall(() => Promise.all(apps.map((p) => uploadCode(p, client, quiet))));
-      const one = await stall(() => client.deploy(apps[0]!.app, apps[0]!.request));
-      const six = await stall(() => Promise.all(apps.map((p) => client.deploy(p.app, p.request))));
+      const idle = await stall(() => new Promise((r) => setTimeout(r, 500)), probe);
+      const upload = await stall(() => Promise.all(apps.map((p) => uploadCode(p, client, quiet))), probe);
+      const one = await stall(() => client.deploy(apps[0]!.app, apps[0]!.request), probe);
+      const six = await stall(() => Promise.all(apps.map((p) => client.deploy(p.app, p.request))), probe);
       for (const [phase, s] of [
         ['idle (500 ms)', idle],
         [`upload of ${6 * FUNCTIONS} bundles`, upload],
         [`one ${FUNCTIONS}-function deploy`, one],
         [`six ${FUNCTIONS}-function deploys at once`, six],
       ] as const) {
-        rows.push([String(round + 1), phase, s.ms.toFixed(0), s.p99.toFixed(1), s.max.toFixed(1)]);
+        rows.push([
+          String(round + 1),
+          phase,
+          s.ms.toFixed(0),
+          s.p99.toFixed(1),
+          s.max.toFixed(1),
+          s.plain.toFixed(1),
+          s.stored.toFixed(1),
+        ]);
       }
+      worst.onePlain = Math.max(worst.onePlain, one.plain);
+      worst.oneStored = Math.max(worst.oneStored, one.stored);
+      worst.sixPlain = Math.max(worst.sixPlain, six.plain);
+      worst.sixStored = Math.max(worst.sixStored, six.stored);
       worst.idle = Math.max(worst.idle, idle.max);
       worst.upload = Math.max(worst.upload, upload.max);
       worst.one = Math.max(worst.one, one.max);
@@ -109,8 +174,28 @@ export async function deployStallBench(opts: { rounds: number }): Promise<BenchO
         unit: 'ms',
         digits: 1,
       },
+      { label: 'slowest other request, one deploy (no store)', value: worst.onePlain, unit: 'ms', digits: 1 },
+      { label: 'slowest store-reading request, one deploy', value: worst.oneStored, unit: 'ms', digits: 1 },
+      {
+        label: 'slowest other request, six deploys (no store)',
+        value: worst.sixPlain,
+        unit: 'ms',
+        digits: 1,
+      },
+      { label: 'slowest store-reading request, six deploys', value: worst.sixStored, unit: 'ms', digits: 1 },
     ],
-    details: table(['round', 'phase', 'took ms', 'p99 delay ms', 'max delay ms'], rows),
+    details: table(
+      [
+        'round',
+        'phase',
+        'took ms',
+        'p99 delay ms',
+        'max delay ms',
+        'slowest plain req ms',
+        'slowest store req ms',
+      ],
+      rows,
+    ),
     method: [
       `Server in the benchmark process on SQLite; six apps of ${FUNCTIONS} functions (~200 KB of code each, an http route and a queue trigger per function) bundled first, then measured with monitorEventLoopDelay (1 ms resolution): the upload of every bundle, one deploy, then all six deploys at once.`,
       'Before: deploys ran their store writes as one synchronous block on SQLite (0.6 s for one 60-function deploy, 1.4 s for six at once, as reported in issue 8). Now: bundle hashing and inflating run on the thread pool, and a transaction yields every 5 ms of back-to-back queries.',

@@ -1,13 +1,21 @@
 // A big deploy on SQLite (synchronous driver) never runs store queries back to back without the
 // event loop turning once the turn's budget is spent: not in its transaction, not in the burst of
-// first receives its new queue pollers make after the commit. Structural: with a budget of 0 it
-// counts the statements better-sqlite3 prepares per event-loop turn, never how long anything took.
+// first receives its new queue pollers make after the commit; and deploys started together run
+// one after another, so another request's query waits behind one deploy's transaction, not six.
+// Structural: statements per event-loop turn (budget 0) and the order of the deploys' steps,
+// never how long anything took.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import type { AppDeployHook } from '../../src/deploy/app-deploy-hook.js';
+import { packBundle } from '../../src/deploy/bundle-archive.js';
+import { DeployService } from '../../src/deploy/deploy-service.js';
+import { deployRequestSchema } from '../../src/functions/function-config-schema.js';
+import type { FunctionResolver } from '../../src/invoke/function-resolver.js';
+import type { WarmPool } from '../../src/pool/warm-pool.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import { startTestServer } from '../helpers/test-server.js';
@@ -81,6 +89,61 @@ test('a deploy with queue triggers gives the event loop a turn between its store
     assert.ok(max <= 2, `${max} statements ran in one event-loop turn`);
   } finally {
     await t.close();
+    await store.close();
+  }
+});
+
+test('deploys started together run one at a time, in arrival order', async () => {
+  const store = await openSqliteStore({ path: ':memory:' });
+  try {
+    const steps: string[] = [];
+    const hook: AppDeployHook = {
+      validate: (spec) => void steps.push(`validate ${spec.app}`),
+      write: async (spec, tx) => {
+        steps.push(`write ${spec.app}`);
+        await tx.settings.set(`probe:${spec.app}`, '1');
+      },
+      afterCommit: async (spec) => {
+        // A turn of the event loop: without the queue another deploy's steps run here.
+        await new Promise((r) => setImmediate(r));
+        steps.push(`committed ${spec.app}`);
+      },
+      apply: async () => undefined,
+      removeApp: async () => undefined,
+    };
+    const deployer = new DeployService({
+      store,
+      resolver: { invalidate: () => undefined } as unknown as FunctionResolver,
+      pool: { retire: () => undefined } as unknown as WarmPool,
+      hooks: [hook],
+    });
+    const { bytes, sha256 } = packBundle(
+      new Map([['index.js', { data: Buffer.from('exports.a = async () => 1;\n'), mode: 0o644 }]]),
+    );
+    await store.code.put(sha256, bytes);
+    const request = deployRequestSchema.parse({
+      functions: [
+        {
+          name: 'a',
+          codeSha256: sha256,
+          codeSize: bytes.length,
+          config: { runtime: 'nodejs', handler: 'index.a' },
+        },
+      ],
+    });
+    const apps = ['q1', 'q2', 'q3'];
+    await Promise.all(apps.map((app) => deployer.deploy(app, request)));
+    // Before the queue: validate q1, validate q2, validate q3, then the writes interleaved.
+    assert.deepEqual(
+      steps,
+      apps.flatMap((app) => [`validate ${app}`, `write ${app}`, `committed ${app}`]),
+    );
+    // A refused deploy does not stop the ones queued behind it.
+    const refused = deployer.deploy('bad name!', request);
+    const next = deployer.deploy('q4', request);
+    await assert.rejects(refused, /App name 'bad name!' is invalid/);
+    assert.equal((await next).functions.length, 1);
+  } finally {
     await store.close();
   }
 });
