@@ -26,6 +26,7 @@ import { startCommand } from './commands/start.js';
 import { tokensCommand } from './commands/tokens.js';
 import { topicsCommand } from './commands/topics.js';
 import { versionsCommand } from './commands/versions.js';
+import { workflowsCommand } from './commands/workflows.js';
 
 export type { CliIo } from './command.js';
 export { EXIT } from './report-error.js';
@@ -50,6 +51,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   schedulesCommand,
   tablesCommand,
   tokensCommand,
+  workflowsCommand,
 ];
 
 /** Default API endpoint when neither --endpoint nor NIMBUS_ENDPOINT is set. */
