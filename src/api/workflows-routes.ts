@@ -2,7 +2,7 @@
 // task tokens, over the durable engine (src/workflow/core); see docs/api.md#workflows.
 
 import { z } from 'zod';
-import { NimbusError, type ErrorCode } from '../errors.js';
+import { NimbusError, errors, type ErrorCode } from '../errors.js';
 import { parseWith } from '../functions/function-config-schema.js';
 import type { Platform } from '../server/platform.js';
 import {
@@ -214,6 +214,61 @@ async function requireTokenAccess(ctx: RouteContext, token: string): Promise<voi
   }
 }
 
+/**
+ * The functions a definition's Tasks name (Lambda ARNs, names, lambda:invoke `FunctionName`);
+ * `dynamic` when one is computed at run time (`FunctionName.$`, JSONata), so unknown here.
+ */
+function taskFunctions(definition: unknown): { names: Set<string>; dynamic: boolean } {
+  const names = new Set<string>();
+  let dynamic = false;
+  const nameOf = (ref: string) =>
+    /^arn:aws:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(ref)?.[1] ?? ref.split(':')[0]!;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (typeof v !== 'object' || v === null) return;
+    const o = v as Record<string, unknown>;
+    if (o.Type === 'Task' && typeof o.Resource === 'string') {
+      const base = o.Resource.replace(/\.(waitForTaskToken|sync(:2)?)$/, '');
+      if (base === 'arn:aws:states:::lambda:invoke') {
+        const args = (o.Parameters ?? o.Arguments) as Record<string, unknown> | undefined;
+        const fn = args?.FunctionName;
+        if (typeof fn === 'string' && !fn.includes('{%')) names.add(nameOf(fn));
+        else dynamic = true;
+      } else if (!base.startsWith('arn:aws:states:')) names.add(nameOf(base));
+    }
+    Object.values(o).forEach(walk);
+  };
+  walk(definition);
+  return { names, dynamic };
+}
+
+/**
+ * A workflow's Tasks run with the platform's rights: the caller must be allowed to use every
+ * function they name (an app token only its own app's; one it may not use answers as a missing
+ * function), and a function name computed at run time needs `function:*`. Whether a function
+ * exists is not checked (as AWS: it may be deployed after the workflow).
+ */
+async function checkTaskFunctions(ctx: RouteContext, definition: string): Promise<void> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(definition);
+  } catch {
+    return; // The ASL module refuses it with InvalidDefinition.
+  }
+  const { names, dynamic } = taskFunctions(parsed);
+  if (dynamic) await ctx.authorize({ kind: 'function', name: '*' });
+  for (const name of names) {
+    const allowed = await ctx.authorize({ kind: 'function', name }).then(
+      () => true,
+      (err: unknown) => {
+        if ((err as { code?: unknown })?.code === 'AccessDeniedException') return false;
+        throw err;
+      },
+    );
+    if (!allowed) throw errors.functionNotFound(name);
+  }
+}
+
 /** Rethrow the engine's not-found codes with the /v1 status (404). */
 async function on404<T>(run: () => Promise<T>): Promise<T> {
   try {
@@ -254,6 +309,7 @@ export function workflowsRoutes(routes: RouteTable): void {
     }
     const definition =
       typeof body.definition === 'string' ? body.definition : JSON.stringify(body.definition);
+    await checkTaskFunctions(ctx, definition);
     const w = await platform.workflows.putWorkflow({
       name,
       app: body.app,

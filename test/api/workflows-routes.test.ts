@@ -317,6 +317,34 @@ forEachStore((_name, open) => {
     // Overwriting another app's workflow, creating new names or listing all need a wider scope.
     const over = await call('PUT', '/v1/workflows/wfa-priv', { app: 'wfb', definition: THREE_TASKS }, tokenB);
     assert.deepEqual([over.status, over.body.code], [403, 'AccessDeniedException']);
+    // Its own workflow may call only its own app's functions, named in the definition.
+    const task = (resource: string, parameters?: unknown) => ({
+      StartAt: 'T',
+      States: {
+        T: { Type: 'Task', Resource: resource, ...(parameters ? { Parameters: parameters } : {}), End: true },
+      },
+    });
+    const own = await call(
+      'PUT',
+      '/v1/workflows/wfb-own',
+      { app: 'wfb', definition: task(`${ARN}wfb-noop`) },
+      tokenB,
+    );
+    assert.deepEqual([own.status, own.body.version], [200, 2]);
+    for (const definition of [
+      task(`${ARN}wfa-inc`),
+      task('arn:aws:states:::lambda:invoke', { FunctionName: 'wfa-inc', Payload: {} }),
+    ]) {
+      const foreign = await call('PUT', '/v1/workflows/wfb-own', { app: 'wfb', definition }, tokenB);
+      assert.deepEqual([foreign.status, foreign.body.code], [404, 'ResourceNotFoundException']);
+    }
+    const dynamic = await call(
+      'PUT',
+      '/v1/workflows/wfb-own',
+      { app: 'wfb', definition: task('arn:aws:states:::lambda:invoke', { 'FunctionName.$': '$.fn' }) },
+      tokenB,
+    );
+    assert.deepEqual([dynamic.status, dynamic.body.code], [403, 'AccessDeniedException']);
     const list = await call('GET', '/v1/workflows', undefined, tokenB);
     assert.equal(list.status, 403);
     assert.equal((await call('GET', '/v1/workflows/wfa-priv')).status, 200, 'still there');
