@@ -3,7 +3,7 @@
 // under its byte quota; periodically, in small batches, off the request path, on every store.
 
 import { lambdaName } from '../functions/function-model.js';
-import type { Lifecycle } from '../server/lifecycle.js';
+import type { Lifecycle } from '../lifecycle.js';
 import type { Store } from '../store/store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

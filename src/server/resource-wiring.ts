@@ -15,7 +15,7 @@ import type { ServiceContext } from '../services/service-context.js';
 import { TableService } from '../services/tables/table-service.js';
 import { TopicService } from '../services/topics/topic-service.js';
 import { advisoryLocksOf, notifierOf } from '../store/coordination.js';
-import type { Lifecycle } from './lifecycle.js';
+import type { Lifecycle } from '../lifecycle.js';
 
 /** Tuning of the resources and their triggers (tests shorten the loops). */
 export interface ResourceWiringOptions {

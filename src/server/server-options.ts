@@ -1,5 +1,6 @@
 // Server options: validated once at the edge (CLI flags, env), then frozen and fully defaulted.
 
+import type { ServerLogger } from '../lifecycle.js';
 import { resolve } from 'node:path';
 import { NimbusError } from '../errors.js';
 import { parseEgressAllowList } from '../events/topics/egress-policy.js';
@@ -55,11 +56,7 @@ export interface ServerOptionsInput {
 }
 
 /** Where the server reports. */
-export interface ServerLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+export type { ServerLogger };
 
 /** Compiled options. */
 export interface ServerOptions {

@@ -2,7 +2,7 @@
 // run functions, and where background failures are reported.
 
 import type { InvokeService } from '../invoke/invoke-service.js';
-import type { ServerLogger } from '../server/server-options.js';
+import type { ServerLogger } from '../lifecycle.js';
 import type { Store } from '../store/store.js';
 import type { StorageQuotas } from './storage-quotas.js';
 

@@ -15,6 +15,21 @@ const FORBIDDEN: ReadonlyArray<{ from: string; to: readonly string[]; why: strin
     to: ['src/events', 'src/workflow'],
     why: 'resources expose a change feed (subscribe/onChange); triggers subscribe in src/server',
   },
+  {
+    from: 'src/services',
+    to: ['src/server', 'src/api', 'src/cli'],
+    why: 'server/ composes the services; shared contracts (Lifecycle, ServerLogger) live in src/lifecycle.ts',
+  },
+  {
+    from: 'src/events',
+    to: ['src/server', 'src/api', 'src/cli', 'src/workflow'],
+    why: 'triggers are composed by server/; shared contracts live in src/lifecycle.ts',
+  },
+  {
+    from: 'src/workflow',
+    to: ['src/server', 'src/api', 'src/cli'],
+    why: 'the engine is composed by server/ and spoken to by api/',
+  },
 ];
 
 function tsFiles(dir: string): string[] {

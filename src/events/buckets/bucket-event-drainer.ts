@@ -10,7 +10,7 @@
 // can drop the duplicate within its window.
 
 import { isNimbusError } from '../../errors.js';
-import type { Lifecycle } from '../../server/lifecycle.js';
+import type { Lifecycle } from '../../lifecycle.js';
 import type { EnqueueAsync } from '../../services/service-context.js';
 import type { ObjectStore } from '../../store/ports/objects.js';
 

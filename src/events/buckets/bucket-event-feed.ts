@@ -2,7 +2,7 @@
 // rows for the matching triggers, drains them into async invocations, and stores the triggers on deploy.
 
 import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.js';
-import type { Lifecycle } from '../../server/lifecycle.js';
+import type { Lifecycle } from '../../lifecycle.js';
 import type { ObjectChange, ObjectChangeSubscriber } from '../../services/buckets/bucket-changes.js';
 import type { ServiceContext } from '../../services/service-context.js';
 import type { BucketNotification, BucketTrigger, ObjectStore } from '../../store/ports/objects.js';

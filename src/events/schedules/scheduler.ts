@@ -2,7 +2,7 @@
 
 import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.js';
 import { NimbusError, isNimbusError } from '../../errors.js';
-import type { Lifecycle } from '../../server/lifecycle.js';
+import type { Lifecycle } from '../../lifecycle.js';
 import type { ServiceContext } from '../../services/service-context.js';
 import type { HeldLock } from '../../store/coordination.js';
 import { advisoryLocksOf } from '../../store/coordination.js';

@@ -2,7 +2,7 @@
 // writes, and trims stream records older than 24 hours.
 
 import type { InvokeService } from '../../invoke/invoke-service.js';
-import type { ServerLogger } from '../../server/server-options.js';
+import type { ServerLogger } from '../../lifecycle.js';
 import type { AdvisoryLocks, HeldLock } from '../../store/coordination.js';
 import type { DocumentStore } from '../../store/ports/documents.js';
 import { StreamPoller } from './stream-poller.js';

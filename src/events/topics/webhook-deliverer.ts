@@ -3,7 +3,7 @@
 
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Lifecycle } from '../../server/lifecycle.js';
+import type { Lifecycle } from '../../lifecycle.js';
 import type { Notifier, Subscription } from '../../store/coordination.js';
 import { TOPIC_DELIVERIES_CHANNEL } from '../../store/kysely/topic-store.js';
 import type { DeliveryRecord, TopicStore } from '../../store/ports/topics.js';

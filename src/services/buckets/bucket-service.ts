@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
-import type { Lifecycle } from '../../server/lifecycle.js';
+import type { Lifecycle } from '../../lifecycle.js';
 import type {
   BucketTrigger,
   NotificationBuilder,

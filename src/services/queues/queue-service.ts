@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDeployHook } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
-import type { Lifecycle } from '../../server/lifecycle.js';
+import type { Lifecycle } from '../../lifecycle.js';
 import { notifierOf } from '../../store/coordination.js';
 import type { Subscription } from '../../store/coordination.js';
 import { QUEUE_MESSAGES_CHANNEL } from '../../store/ports/queues.js';

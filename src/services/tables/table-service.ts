@@ -3,7 +3,7 @@
 
 import type { AppDeployHook } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
-import type { Lifecycle } from '../../server/lifecycle.js';
+import type { Lifecycle } from '../../lifecycle.js';
 import type {
   Item,
   SortRange,

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDeployHook, AppEventSpec } from '../../deploy/app-deploy-hook.js';
 import { NimbusError } from '../../errors.js';
-import type { Lifecycle } from '../../server/lifecycle.js';
+import type { Lifecycle } from '../../lifecycle.js';
 import type {
   DeliveryRecord,
   DeliveryStatus,
