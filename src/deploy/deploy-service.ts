@@ -30,7 +30,7 @@ export interface DeployServiceDeps {
   /** Called after a successful deploy with the new `$LATEST` versions (e.g. to warm minInstances). */
   readonly onDeployed?: (versions: readonly FunctionVersion[]) => void;
   /** Called after any change that may change routes (deploy, delete), e.g. to rebuild the route table. */
-  readonly onRoutesChanged?: () => void;
+  readonly onRoutesChanged?: () => void | Promise<void>;
   /** The resource and trigger services' parts in deploys, in the order they apply. @default [] */
   readonly hooks?: readonly AppDeployHook[];
 }
@@ -166,8 +166,10 @@ export class DeployService {
         for (const hook of hooks) await hook.write(spec, tx);
       });
     } finally {
-      // Even a refused deploy may race another node's; a rebuild is cheap.
-      this.#deps.onRoutesChanged?.();
+      // Even a refused deploy may race another node's; a rebuild is cheap. Awaited so the new
+      // table is loaded before the trigger hooks below start their pollers: otherwise the first
+      // gateway request after a deploy queued behind those pollers' first store queries.
+      await this.#deps.onRoutesChanged?.();
     }
     const fullNames = req.functions.map((fn) => lambdaName(app, fn.name));
     const removed = req.prune
@@ -227,7 +229,7 @@ export class DeployService {
     }
     this.#deps.resolver.invalidate(fullName);
     this.#deps.pool.retire(fullName);
-    this.#deps.onRoutesChanged?.();
+    await this.#deps.onRoutesChanged?.();
     if (app !== undefined) {
       for (const hook of this.#deps.hooks ?? []) await hook.removeFunction?.(app, fullName);
     }
@@ -247,7 +249,7 @@ export class DeployService {
       );
     }
     await this.#deps.store.functions.deployApp(app, [], { prune: true });
-    this.#deps.onRoutesChanged?.();
+    await this.#deps.onRoutesChanged?.();
     for (const hook of this.#deps.hooks ?? []) await hook.removeApp(app);
     const names = fns.map((v) => lambdaName(v.app, v.name));
     for (const name of names) {

@@ -253,7 +253,11 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       resolver,
       pool,
       onDeployed: warmMinimum,
-      onRoutesChanged: () => gateway.invalidate(),
+      onRoutesChanged: async () => {
+        gateway.invalidate();
+        // Load it now (a failure is logged by the gateway's next request, which retries).
+        await gateway.table().catch(() => undefined);
+      },
       // The registry last: it records what the services just created, for SDK token scopes.
       hooks: [...resources.deployHooks, appResources.deployHook],
     });

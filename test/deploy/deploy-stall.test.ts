@@ -147,3 +147,47 @@ test('deploys started together run one at a time, in arrival order', async () =>
     await store.close();
   }
 });
+
+test('the route table is reloaded before the trigger hooks start their pollers', async () => {
+  const store = await openSqliteStore({ path: ':memory:' });
+  try {
+    const steps: string[] = [];
+    const hook: AppDeployHook = {
+      validate: () => undefined,
+      write: async () => undefined,
+      afterCommit: async () => void steps.push('hook afterCommit'),
+      apply: async () => undefined,
+      removeApp: async () => undefined,
+    };
+    const deployer = new DeployService({
+      store,
+      resolver: { invalidate: () => undefined } as unknown as FunctionResolver,
+      pool: { retire: () => undefined } as unknown as WarmPool,
+      // As the server wires it: invalidate, then load the table (here: one turn of the loop).
+      onRoutesChanged: async () => {
+        steps.push('routes invalidated');
+        await new Promise((r) => setImmediate(r));
+        steps.push('routes loaded');
+      },
+      hooks: [hook],
+    });
+    const { bytes, sha256 } = packBundle(
+      new Map([['index.js', { data: Buffer.from('exports.a = async () => 1;\n'), mode: 0o644 }]]),
+    );
+    await store.code.put(sha256, bytes);
+    const request = deployRequestSchema.parse({
+      functions: [
+        {
+          name: 'a',
+          codeSha256: sha256,
+          codeSize: bytes.length,
+          config: { runtime: 'nodejs', handler: 'index.a' },
+        },
+      ],
+    });
+    await deployer.deploy('routes', request);
+    assert.deepEqual(steps, ['routes invalidated', 'routes loaded', 'hook afterCommit']);
+  } finally {
+    await store.close();
+  }
+});
