@@ -2,13 +2,13 @@
 // the CLI refuses (with file:line) exactly what a deploy would refuse, before uploading anything.
 
 import type { AppEventSpec, DeployedFunctionEvents } from '../deploy/app-deploy-hook.js';
-import { isNimbusError, NimbusError } from '../errors.js';
+import { isNimbusError } from '../errors.js';
 import { parseBucketTriggers } from '../events/buckets/bucket-triggers.js';
 import { parseQueueTrigger } from '../events/queues/queue-trigger-config.js';
 import { schedulesOfApp } from '../events/schedules/schedule-spec.js';
 import { parseTableTriggers } from '../events/tables/table-triggers.js';
 import { lambdaName } from '../functions/function-model.js';
-import { checkBucketName } from '../services/buckets/bucket-names.js';
+import { checkDeclaredBuckets } from '../services/buckets/bucket-names.js';
 import { declaredQueues } from '../services/queues/queue-deploy.js';
 import { declaredTables } from '../services/tables/table-deploy-hook.js';
 import { planTopics } from '../services/topics/topic-config.js';
@@ -85,16 +85,7 @@ function spec(app: string, resources: AppResources, functions: readonly Function
 
 /** The store-free part of every deploy hook's `validate`. */
 function checkAll(s: AppEventSpec): void {
-  for (const name of Object.keys(s.resources.buckets)) {
-    try {
-      checkBucketName(name);
-    } catch (err) {
-      throw new NimbusError(
-        'InvalidParameterValueException',
-        `resources.buckets.${name}: ${(err as Error).message}`,
-      );
-    }
-  }
+  checkDeclaredBuckets(Object.keys(s.resources.buckets));
   declaredQueues(s);
   declaredTables(s);
   planTopics(s);

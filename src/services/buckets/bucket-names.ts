@@ -24,6 +24,20 @@ export function checkBucketName(name: string): void {
   }
 }
 
+/** Throws `InvalidParameterValueException` naming the nimbus.yml key unless every declared bucket name is valid. */
+export function checkDeclaredBuckets(names: Iterable<string>): void {
+  for (const name of names) {
+    try {
+      checkBucketName(name);
+    } catch (err) {
+      throw new NimbusError(
+        'InvalidParameterValueException',
+        `resources.buckets.${name}: ${(err as Error).message}`,
+      );
+    }
+  }
+}
+
 /** Throws unless `key` is 1-1024 bytes of well-formed UTF-8 without NUL. */
 export function checkKey(key: string): void {
   if (key.length === 0) {

@@ -17,7 +17,7 @@ import { quotaExceeded } from '../../store/ports/quotas.js';
 import type { ServiceContext } from '../service-context.js';
 import { DEFAULT_STORAGE_QUOTAS } from '../storage-quotas.js';
 import type { BucketEventName, ObjectChange, ObjectChangeSubscriber } from './bucket-changes.js';
-import { checkBucketName, checkKey, isValidBucketName } from './bucket-names.js';
+import { checkBucketName, checkDeclaredBuckets, checkKey, isValidBucketName } from './bucket-names.js';
 import type {
   BucketInfo,
   BucketOperations,
@@ -119,18 +119,7 @@ export class BucketService implements Lifecycle, BucketOperations {
 
   /** Validates and creates the app's declared buckets on deploy (bucket triggers have their own hook). */
   readonly deployHook: AppDeployHook = {
-    validate: (spec) => {
-      for (const name of Object.keys(spec.resources.buckets)) {
-        try {
-          checkBucketName(name);
-        } catch (err) {
-          throw new NimbusError(
-            'InvalidParameterValueException',
-            `resources.buckets.${name}: ${(err as Error).message}`,
-          );
-        }
-      }
-    },
+    validate: (spec) => checkDeclaredBuckets(Object.keys(spec.resources.buckets)),
     // In the deploy's transaction, through its object store.
     write: (spec, tx) => this.#applyDeploy(spec, tx.objects),
     apply: (spec) => this.#applyDeploy(spec),
