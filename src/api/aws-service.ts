@@ -1,5 +1,6 @@
 // Which AWS service a request is signed for, read from the SigV4 credential scope without
-// verifying anything: lets one port serve user routes and the S3/SQS facades (as LocalStack does).
+// verifying anything: lets one port serve user routes and the S3/SQS/Step Functions facades (as
+// LocalStack does).
 
 import type { IncomingMessage } from 'node:http';
 
@@ -9,9 +10,9 @@ const QUERY_SCOPE =
 const SIGNED_QUERY = /(?:^|&)X-Amz-(?:Signature|Credential|Algorithm)=/i;
 
 /**
- * The service name of the request's SigV4 credential scope (`s3`, `sqs`, `lambda`, ...), from the
- * `Authorization` header or a presigned URL's `X-Amz-Credential`; undefined for unsigned requests.
- * The signature itself is verified later by whoever serves the request.
+ * The service name of the request's SigV4 credential scope (`s3`, `sqs`, `states`, `lambda`, ...),
+ * from the `Authorization` header or a presigned URL's `X-Amz-Credential`; undefined for unsigned
+ * requests. The signature itself is verified later by whoever serves the request.
  */
 export function awsServiceOf(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;

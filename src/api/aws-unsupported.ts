@@ -1,4 +1,4 @@
-// The answer to AWS API traffic Nimbus does not serve (DynamoDB, SNS, Step Functions, Lambda API
+// The answer to AWS API traffic Nimbus does not serve (DynamoDB, SNS, Lambda API
 // versions other than 2015-03-31, ...): an error in the protocol's own shape naming what is served.
 
 import { randomUUID } from 'node:crypto';
@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The AWS APIs Nimbus serves on its port, for the error message. */
 export const SUPPORTED_AWS_APIS =
-  'Lambda (/2015-03-31/functions: Invoke, GetFunction, ListFunctions; scope service "lambda"), S3 (scope service "s3", path-style) and SQS (scope service "sqs", JSON protocol)';
+  'Lambda (/2015-03-31/functions: Invoke, GetFunction, ListFunctions; scope service "lambda"), S3 (scope service "s3", path-style), SQS (scope service "sqs", JSON protocol) and Step Functions (scope service "states", JSON 1.0 protocol)';
 
 /** Error code of the answer (JSON and REST protocols; query protocols get `InvalidAction`). */
 export const UNKNOWN_OPERATION = 'UnknownOperationException';
@@ -36,7 +36,7 @@ function protocolOf(req: IncomingMessage): 'json' | 'query' | 'rest-json' {
 
 /**
  * Answer a signed request for a service or API path Nimbus does not serve with 400 and the
- * service's error shape: `__type` JSON for JSON-protocol services (DynamoDB, Step Functions),
+ * service's error shape: `__type` JSON for JSON-protocol services (DynamoDB),
  * `<ErrorResponse>` XML with `InvalidAction` for query-protocol ones (SNS), and
  * `x-amzn-errortype` + JSON for REST services (other Lambda API versions). The body is drained,
  * not read, so the keep-alive connection stays usable. Never throws.

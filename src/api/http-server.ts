@@ -17,6 +17,7 @@ import { lambdaRoutes } from './lambda-routes.js';
 import { queuesRoutes } from './queues-routes.js';
 import { handleS3 } from './s3/s3-facade.js';
 import { schedulesRoutes } from './schedules-routes.js';
+import { handleSfn } from './sfn/sfn-facade.js';
 import { handleSqs } from './sqs/sqs-facade.js';
 import { tablesRoutes } from './tables-routes.js';
 import { tokensRoutes } from './tokens-routes.js';
@@ -63,11 +64,11 @@ export function isApiPath(url: string): boolean {
 }
 
 /**
- * Create (not start) the HTTP server for `platform`. Requests signed for S3 or SQS go to those
- * facades (told apart from user routes by the SigV4 credential scope's service, as LocalStack
- * does, so the AWS SDKs need nothing but `endpoint`); other AWS-signed requests outside the
- * Lambda API's paths get an AWS-shaped `UnknownOperationException`; unsigned requests outside the
- * API's paths go to `gateway`; without one they answer 404 as before.
+ * Create (not start) the HTTP server for `platform`. Requests signed for S3, SQS or Step Functions
+ * (`states`) go to those facades (told apart from user routes by the SigV4 credential scope's
+ * service, as LocalStack does, so the AWS SDKs need nothing but `endpoint`); other AWS-signed
+ * requests outside the Lambda API's paths get an AWS-shaped `UnknownOperationException`;
+ * unsigned requests outside the API's paths go to `gateway`; without one they answer 404 as before.
  */
 export function createApiServer(platform: Platform, logger: ApiLogger, gateway?: FallbackHandler): Server {
   const router = buildRouter();
@@ -80,7 +81,8 @@ export function createApiServer(platform: Platform, logger: ApiLogger, gateway?:
     const service = awsServiceOf(req);
     if (service === 's3') void handleS3(platform, req, res);
     else if (service === 'sqs') void handleSqs(platform, req, res);
-    // Any other AWS-signed request (DynamoDB, SNS, Step Functions, another Lambda API version,
+    else if (service === 'states') void handleSfn(platform, req, res);
+    // Any other AWS-signed request (DynamoDB, SNS, another Lambda API version,
     // a signature Nimbus cannot read) is AWS API traffic for something Nimbus does not serve:
     // answered in AWS's shape, never handed to a user route with its credentials.
     else if (isAwsSigned(req)) answerUnsupportedAws(req, res, service);

@@ -92,12 +92,9 @@ describe('AWS API traffic and the gateway', () => {
     assert.equal(((await res.json()) as { reachedFunction: boolean }).reachedFunction, true);
   });
 
-  test('DynamoDB and Step Functions (JSON protocol) get UnknownOperationException, not the function', async () => {
+  test('DynamoDB (JSON protocol) gets UnknownOperationException, not the function', async () => {
     const before = invocations();
-    for (const [service, target] of [
-      ['dynamodb', 'DynamoDB_20120810.ListTables'],
-      ['states', 'AWSStepFunctions.ListStateMachines'],
-    ] as const) {
+    for (const [service, target] of [['dynamodb', 'DynamoDB_20120810.ListTables']] as const) {
       const r = await signedPost(
         service,
         { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target },
@@ -110,6 +107,26 @@ describe('AWS API traffic and the gateway', () => {
       assert.match(body.message, new RegExp(`signed for service '${service}'.*Lambda.*S3.*SQS`));
       assert.doesNotMatch(r.text, /reachedFunction/);
     }
+    assert.equal(invocations(), before, 'no function was invoked');
+  });
+
+  test('Step Functions (scope service states) is served by the Step Functions API, not the function', async () => {
+    const before = invocations();
+    const r = await signedPost(
+      'states',
+      { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AWSStepFunctions.ListStateMachines' },
+      '{}',
+    );
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(JSON.parse(r.text), { stateMachines: [] });
+    const unknown = await signedPost(
+      'states',
+      { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AWSStepFunctions.NoSuchAction' },
+      '{}',
+    );
+    assert.equal(unknown.status, 400, unknown.text);
+    assert.equal(unknown.headers.get('x-amzn-errortype'), 'UnknownOperationException');
+    assert.doesNotMatch(r.text + unknown.text, /reachedFunction/);
     assert.equal(invocations(), before, 'no function was invoked');
   });
 
