@@ -85,6 +85,8 @@ function putOptions(req: IncomingMessage): PutObjectOptions {
     metadata,
     contentLength: length === undefined ? undefined : Number(length),
     contentMd5: header(req, 'content-md5'),
+    // The writer's X-Ray header goes on with the bucket events (recursive loop detection).
+    traceHeader: header(req, 'x-amzn-trace-id'),
   };
 }
 
@@ -212,6 +214,7 @@ export function bucketsRoutes(routes: RouteTable): void {
       { bucket: sourceBucket, key: req.source.key },
       { bucket: name, key: req.key },
       req.replace,
+      { traceHeader: header(ctx.req, 'x-amzn-trace-id') },
     );
     return { status: 200, headers: { etag: info.etag }, body: describeObject(info) };
   });
@@ -240,7 +243,9 @@ export function bucketsRoutes(routes: RouteTable): void {
   routes.bearer('DELETE', '/v1/buckets/{bucket}/objects/{key+}', async (ctx) => {
     const { bucket, key } = ctx.params as { bucket: string; key: string };
     await ctx.authorize({ kind: 'bucket', name: bucket });
-    await ctx.platform.buckets.deleteObject(bucket, key);
+    await ctx.platform.buckets.deleteObject(bucket, key, {
+      traceHeader: header(ctx.req, 'x-amzn-trace-id'),
+    });
     return { status: 204 };
   });
 }

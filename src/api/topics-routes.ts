@@ -6,7 +6,7 @@ import { parseWith } from '../functions/function-config-schema.js';
 import { parseSubscription, subscriptionTargetMissing } from '../services/topics/topic-config.js';
 import type { TopicMessageAttribute } from '../services/topics/topic-types.js';
 import type { DeliveryStatus } from '../store/ports/topics.js';
-import { parseJsonBody, type ApiResponse } from './http-io.js';
+import { header, parseJsonBody, type ApiResponse } from './http-io.js';
 import { requireReference, type RouteContext, type RouteTable } from './route-context.js';
 
 const json = (status: number, body: unknown): ApiResponse => ({ status, body });
@@ -99,23 +99,29 @@ export function topicsRoutes(routes: RouteTable): void {
     return json(200, { deleted: params.name });
   });
 
-  routes.bearer('POST', '/v1/topics/{name}/publish', async ({ platform, params, body, authorize }) => {
-    await authorize({ kind: 'topic', name: params.name! });
-    // 256 KiB of message plus room for the JSON around it; the service checks the message itself.
-    const req = parseWith(publishSchema, parseJsonBody(await body(512 * 1024)), 'publish request');
-    if (req.message === undefined || req.message === null) {
-      throw new NimbusError(
-        'InvalidParameterValueException',
-        'message: required; send { "message": "text" } or any JSON value (sent JSON-encoded)',
-      );
-    }
-    const message = typeof req.message === 'string' ? req.message : JSON.stringify(req.message);
-    const result = await platform.topics.publish(params.name!, message, {
-      subject: req.subject,
-      attributes: toAttributes(req.attributes),
-    });
-    return json(200, result);
-  });
+  routes.bearer(
+    'POST',
+    '/v1/topics/{name}/publish',
+    async ({ platform, params, body, authorize, req: http }) => {
+      await authorize({ kind: 'topic', name: params.name! });
+      // 256 KiB of message plus room for the JSON around it; the service checks the message itself.
+      const req = parseWith(publishSchema, parseJsonBody(await body(512 * 1024)), 'publish request');
+      if (req.message === undefined || req.message === null) {
+        throw new NimbusError(
+          'InvalidParameterValueException',
+          'message: required; send { "message": "text" } or any JSON value (sent JSON-encoded)',
+        );
+      }
+      const message = typeof req.message === 'string' ? req.message : JSON.stringify(req.message);
+      const result = await platform.topics.publish(params.name!, message, {
+        subject: req.subject,
+        attributes: toAttributes(req.attributes),
+        // The publisher's X-Ray header goes on with every delivery (recursive loop detection).
+        traceHeader: header(http, 'x-amzn-trace-id'),
+      });
+      return json(200, result);
+    },
+  );
 
   routes.bearer('GET', '/v1/topics/{name}/subscriptions', async ({ platform, params, authorize }) => {
     await authorize({ kind: 'topic', name: params.name! });

@@ -217,7 +217,13 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
       enqueueAsync: (functionName, payload, opts) =>
         enqueueAsync(
           { resolver, queue: store.invocations, dispatcher },
-          { functionName, qualifier: opts?.qualifier, payload, idempotencyKey: opts?.idempotencyKey },
+          {
+            functionName,
+            qualifier: opts?.qualifier,
+            payload,
+            idempotencyKey: opts?.idempotencyKey,
+            traceHeader: opts?.traceHeader,
+          },
         ),
       region: options.region,
       accountId: ACCOUNT_ID,

@@ -11,6 +11,11 @@ export interface EnqueueOptions {
   readonly qualifier?: string | undefined;
   /** Deduplicate: a second enqueue with the same key within the window returns the first id. */
   readonly idempotencyKey?: string | undefined;
+  /**
+   * X-Ray header of the request that caused the event (a publish, an object write): the run
+   * continues that chain, so a loop through a topic or bucket is stopped (recursion-guard.ts).
+   */
+  readonly traceHeader?: string | undefined;
 }
 
 /** Durably enqueue an async invocation of `functionName` (Lambda full name); resolves to its id. */

@@ -16,7 +16,11 @@ import {
   type S3Request,
 } from './s3-request.js';
 import { childText, childrenNamed, document, el, group, parseXml } from './s3-xml.js';
+import { header } from '../http-io.js';
 import { etagListMatches, parseRangeHeader } from '../object-headers.js';
+
+/** The writer's X-Ray header (the AWS SDK's recursion-detection middleware sends it from a function): bucket events carry it on. */
+const origin = (r: S3Request) => ({ traceHeader: header(r.req, 'x-amzn-trace-id') });
 
 /** The key of an object-level request. */
 export function keyOf(r: S3Request): string {
@@ -35,7 +39,11 @@ export async function putObject(r: S3Request): Promise<void> {
   const options = putOptionsFromHeaders(r.req);
   const body = uploadBody(r);
   const info = await withUpload(body, () =>
-    r.buckets.putObject(bucket, key, body.body, { ...options, contentLength: body.contentLength }),
+    r.buckets.putObject(bucket, key, body.body, {
+      ...options,
+      ...origin(r),
+      contentLength: body.contentLength,
+    }),
   );
   sendXml(r, 200, undefined, { etag: info.etag, ...body.checksumHeaders() });
 }
@@ -158,7 +166,7 @@ export async function headObject(r: S3Request): Promise<void> {
 
 /** `DELETE /<bucket>/<key>`: 204 whether or not the key existed (as S3). */
 export async function deleteObject(r: S3Request): Promise<void> {
-  await r.buckets.deleteObject(bucketOf(r), keyOf(r));
+  await r.buckets.deleteObject(bucketOf(r), keyOf(r), origin(r));
   sendXml(r, 204, undefined);
 }
 
@@ -184,7 +192,7 @@ export async function deleteObjects(r: S3Request): Promise<void> {
   const results: string[] = [];
   for (const key of keys as string[]) {
     try {
-      await r.buckets.deleteObject(bucket, key);
+      await r.buckets.deleteObject(bucket, key, origin(r));
       if (!quiet) results.push(group('Deleted', [el('Key', key)]));
     } catch (err) {
       const e = err as { code?: string; message?: string };
@@ -253,7 +261,7 @@ export async function copyObject(r: S3Request): Promise<void> {
   }
   await checkCopyConditions(r, source);
   const replace = directive === 'REPLACE' ? putOptionsFromHeaders(r.req) : undefined;
-  const info = await r.buckets.copyObject(source, target, replace);
+  const info = await r.buckets.copyObject(source, target, replace, origin(r));
   sendXml(
     r,
     200,

@@ -91,7 +91,12 @@ export class BucketEventDrainer implements Lifecycle {
       const batch = await this.#store.claimNotifications(this.#options.batchSize, this.#options.leaseMs);
       for (const n of batch) {
         try {
-          await this.#enqueue(n.functionName, n.payload, { idempotencyKey: `bucket-event:${n.id}` });
+          // The writer's trace header goes on: a function writing to the bucket that triggers it
+          // is counted hop by hop and stopped at the 17th run (recursion-guard.ts).
+          await this.#enqueue(n.functionName, n.payload, {
+            idempotencyKey: `bucket-event:${n.id}`,
+            traceHeader: n.traceHeader,
+          });
           await this.#store.deleteNotification(n.id);
         } catch (err) {
           // A function deleted since the trigger fired has nothing to deliver to: drop.

@@ -192,5 +192,6 @@ export function notificationsFor(
     .map((t) => ({
       functionName: t.functionName,
       payload: Buffer.from(JSON.stringify(s3EventRecord(change, t, origin))),
+      traceHeader: change.traceHeader,
     }));
 }

@@ -22,6 +22,8 @@ export interface ObjectChange {
   /** Epoch ms. */
   readonly time: number;
   readonly principal?: string | undefined;
+  /** The writer's X-Ray header: its recursion Lineage goes on with the change's events. */
+  readonly traceHeader?: string | undefined;
 }
 
 /**

@@ -21,6 +21,7 @@ import { checkBucketName, checkDeclaredBuckets, checkKey, isValidBucketName } fr
 import type {
   BucketInfo,
   BucketOperations,
+  ChangeOrigin,
   ListObjectsOptions,
   ListObjectsPage,
   MultipartUploadInfo,
@@ -196,7 +197,7 @@ export class BucketService implements Lifecycle, BucketOperations {
       ...fields,
       lastModified: Date.now(),
     };
-    return this.#commit(object, 'ObjectCreated:Put');
+    return this.#commit(object, 'ObjectCreated:Put', options?.traceHeader);
   }
 
   async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -240,13 +241,19 @@ export class BucketService implements Lifecycle, BucketOperations {
     return { ...page, objects: page.objects.map(toObjectInfo) };
   }
 
-  async deleteObject(bucket: string, key: string): Promise<void> {
+  async deleteObject(bucket: string, key: string, origin?: ChangeOrigin): Promise<void> {
     checkObjectName(bucket, key);
     const removed = await this.#locks.run(`${bucket}\u0000${key}`, () =>
       this.#store.deleteObject(
         bucket,
         key,
-        this.#notify({ eventName: 'ObjectRemoved:Delete', bucket, key, time: Date.now() }),
+        this.#notify({
+          eventName: 'ObjectRemoved:Delete',
+          bucket,
+          key,
+          time: Date.now(),
+          traceHeader: origin?.traceHeader,
+        }),
       ),
     );
     if (!removed) {
@@ -261,6 +268,7 @@ export class BucketService implements Lifecycle, BucketOperations {
     source: { bucket: string; key: string },
     target: { bucket: string; key: string },
     replaceMetadata?: PutObjectOptions,
+    origin?: ChangeOrigin,
   ): Promise<ObjectInfo> {
     checkKey(target.key);
     await this.#requireBucket(target.bucket);
@@ -298,6 +306,7 @@ export class BucketService implements Lifecycle, BucketOperations {
           lastModified: Date.now(),
         },
         'ObjectCreated:Copy',
+        origin?.traceHeader ?? replaceMetadata?.traceHeader,
       );
     }
   }
@@ -349,7 +358,11 @@ export class BucketService implements Lifecycle, BucketOperations {
   }
 
   /** Commit a written object's row (and its notifications), then drop the file it replaced. */
-  async #commit(object: StoredObject, eventName: BucketEventName): Promise<ObjectInfo> {
+  async #commit(
+    object: StoredObject,
+    eventName: BucketEventName,
+    traceHeader: string | undefined,
+  ): Promise<ObjectInfo> {
     try {
       const { replacedFileId } = await this.#locks.run(`${object.bucket}\u0000${object.key}`, () =>
         this.#store.putObject(
@@ -361,6 +374,7 @@ export class BucketService implements Lifecycle, BucketOperations {
             size: object.size,
             etag: object.etag,
             time: object.lastModified,
+            traceHeader,
           }),
           this.#quota,
         ),

@@ -14,8 +14,18 @@ export interface BucketInfo {
 /** Metadata of a stored object: the store's record without the name of its file. */
 export type ObjectInfo = Omit<StoredObject, 'fileId'>;
 
+/** Who made an object change, as far as its bucket events carry it on. */
+export interface ChangeOrigin {
+  /**
+   * The writer's X-Ray header (`X-Amzn-Trace-Id`; function code sends its invocation's): the
+   * bucket events of the change carry its recursion Lineage to the triggered functions, so a
+   * function writing to the bucket that triggers it is stopped as a loop (recursion-guard.ts).
+   */
+  readonly traceHeader?: string | undefined;
+}
+
 /** Headers-like options of a put (and of a multipart upload's creation). */
-export interface PutObjectOptions {
+export interface PutObjectOptions extends ChangeOrigin {
   readonly contentType?: string | undefined;
   readonly contentEncoding?: string | undefined;
   readonly contentDisposition?: string | undefined;
@@ -105,12 +115,13 @@ export interface BucketOperations {
   ): Promise<ObjectBody>;
   listObjects(bucket: string, options?: ListObjectsOptions): Promise<ListObjectsPage>;
   /** Idempotent: deleting a missing key succeeds. Emits ObjectRemoved:Delete when something was deleted. */
-  deleteObject(bucket: string, key: string): Promise<void>;
+  deleteObject(bucket: string, key: string, origin?: ChangeOrigin): Promise<void>;
   /** Copy server-side; `replaceMetadata` set means use its fields instead of the source's (MetadataDirective REPLACE). */
   copyObject(
     source: { bucket: string; key: string },
     target: { bucket: string; key: string },
     replaceMetadata?: PutObjectOptions,
+    origin?: ChangeOrigin,
   ): Promise<ObjectInfo>;
 
   createMultipartUpload(

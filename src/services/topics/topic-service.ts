@@ -143,13 +143,13 @@ export class TopicService implements Lifecycle {
           ? this.#ctx.enqueueAsync(
               sub.endpoint,
               Buffer.from(JSON.stringify(lambdaSnsEvent(msg, `${msg.topicArn}:${sub.id}`, unsubscribe))),
-              { idempotencyKey: `sns:${msg.messageId}:${sub.id}` },
+              { idempotencyKey: `sns:${msg.messageId}:${sub.id}`, traceHeader: options.traceHeader },
             )
           : this.#queues.sendMessage(
               sub.endpoint,
               sub.rawMessageDelivery
-                ? { body: message, attributes: sqsAttributes(attributes) }
-                : { body: envelope().toString('utf8') },
+                ? { body: message, attributes: sqsAttributes(attributes), traceHeader: options.traceHeader }
+                : { body: envelope().toString('utf8'), traceHeader: options.traceHeader },
             );
       handovers.push(
         handover.catch((err: unknown) => {

@@ -17,6 +17,12 @@ export interface PublishOptions {
   readonly subject?: string | undefined;
   /** Message attributes by name (at most 10); filter policies of the MessageAttributes scope match on these. */
   readonly attributes?: Readonly<Record<string, TopicMessageAttribute>> | undefined;
+  /**
+   * The publisher's X-Ray header (`X-Amzn-Trace-Id`; function code sends its invocation's):
+   * every delivery carries its recursion Lineage (a function subscription's async invocation,
+   * a queue subscription's `AWSTraceHeader`), so a loop through the topic is stopped.
+   */
+  readonly traceHeader?: string | undefined;
 }
 
 /** Retry settings of a webhook subscription, fully defaulted. */

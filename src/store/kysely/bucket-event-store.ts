@@ -114,6 +114,7 @@ export class KyselyBucketEvents {
         functionName: r.function_name,
         payload: r.payload,
         attempts: Number(r.attempts),
+        ...(r.trace_header === null || r.trace_header === undefined ? {} : { traceHeader: r.trace_header }),
       }));
   }
 
@@ -161,6 +162,7 @@ export class KyselyBucketEvents {
           created_at: now,
           available_at: now,
           attempts: 0,
+          trace_header: n.traceHeader ?? null,
         })),
       )
       .execute();

@@ -73,6 +73,8 @@ export interface BucketTrigger {
 export interface BucketNotification {
   readonly functionName: string;
   readonly payload: Buffer;
+  /** The X-Ray header of the change's writer: the invocation continues its chain (recursion Lineage). */
+  readonly traceHeader?: string | undefined;
 }
 
 /** A notification claimed from the outbox. */

@@ -76,6 +76,8 @@ export interface BucketEventOutboxTable {
   /** Epoch ms before which the drainer leaves it alone (a claim's lease, or a retry's backoff). */
   available_at: EpochMs;
   attempts: number;
+  /** X-Ray header of the change's writer, with its recursion Lineage (migration 014). */
+  trace_header: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The tables of buckets and object metadata, merged into {@link Database}. */

@@ -14,6 +14,7 @@ import { migration010AppTokens } from './010-app-tokens.js';
 import { migration011UsageRetention } from './011-usage-retention.js';
 import { migration012Workflows } from './012-workflows.js';
 import { migration013InvocationTrace } from './013-invocation-trace.js';
+import { migration014BucketEventTrace } from './014-bucket-event-trace.js';
 
 /** Every PostgreSQL migration by name. Add new ones as `NNN-what.ts`; never edit a shipped one. */
 export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -30,4 +31,5 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = Object.f
   '011-usage-retention': migration011UsageRetention,
   '012-workflows': migration012Workflows,
   '013-invocation-trace': migration013InvocationTrace,
+  '014-bucket-event-trace': migration014BucketEventTrace,
 });
