@@ -105,6 +105,12 @@ async function awaitStop(
     failed = ((await res.json()) as { messages: Array<{ body: string }> }).messages;
     if ((await rounds(t, fn, label)).includes(RUNAWAY)) break;
   }
+  // Log lines are stored in batches (every 200 ms, log-sink.ts): the on-failure record can
+  // arrive before the last runs' lines do, so wait for them before counting.
+  const logged = Date.now() + 10_000;
+  while ((await rounds(t, fn, label)).length < 16 && Date.now() < logged) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return failed;
 }
 

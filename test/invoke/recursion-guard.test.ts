@@ -173,6 +173,11 @@ forEachStore((_name, open) => {
       dead = ((await res.json()) as { messages: Array<{ body: string }> }).messages;
       if ((await logLines(t, 'rec-feeder')).some((l) => l.includes(`ROUND ${RUNAWAY}`))) break;
     }
+    // As below: wait for the last rounds' batched log lines before counting.
+    const logged = Date.now() + 10_000;
+    const roundCount = async () =>
+      (await logLines(t, 'rec-feeder')).filter((l) => /ROUND \d+/.test(l)).length;
+    while ((await roundCount()) < 16 && Date.now() < logged) await new Promise((r) => setTimeout(r, 100));
     const rounds = (await logLines(t, 'rec-feeder')).flatMap((l) => /ROUND (\d+)/.exec(l)?.[1] ?? []);
     assert.deepEqual(
       rounds.map(Number).sort((x, y) => x - y),
@@ -200,6 +205,11 @@ forEachStore((_name, open) => {
       failed = ((await res.json()) as { messages: Array<{ body: string }> }).messages;
       if ((await logLines(t, 'rec-chainer')).some((l) => l.includes(`HOP ${RUNAWAY}`))) break;
     }
+    // Log lines are stored in batches (every 200 ms, log-sink.ts): the on-failure record can
+    // arrive before the last hops' lines do, so wait for them before counting.
+    const logged = Date.now() + 10_000;
+    const hopCount = async () => (await logLines(t, 'rec-chainer')).filter((l) => /HOP \d+/.test(l)).length;
+    while ((await hopCount()) < 16 && Date.now() < logged) await new Promise((r) => setTimeout(r, 100));
     const hops = (await logLines(t, 'rec-chainer')).flatMap((l) => /HOP (\d+)/.exec(l)?.[1] ?? []);
     assert.deepEqual(
       hops.map(Number).sort((x, y) => x - y),
