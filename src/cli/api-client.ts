@@ -2,6 +2,7 @@
 
 import type { FunctionConfig } from '../functions/function-model.js';
 import type { AppGatewaySpec } from '../gateway/route-spec.js';
+import type { AppWorkflowSpec } from '../workflow/app-workflows.js';
 
 /** A function configuration as the deploy endpoint takes it: the handler is the bundle's. */
 export type DeployFunctionConfig = FunctionConfig;
@@ -25,6 +26,8 @@ export interface DeployRequest {
   readonly gateway?: AppGatewaySpec;
   /** Declared resources per kind (`buckets`, `queues`, `tables`, `topics`): name → options. */
   readonly resources?: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, unknown>>>>>>;
+  /** The app's workflows by key (type, definition, source file); the server prunes the others. */
+  readonly workflows?: Readonly<Record<string, AppWorkflowSpec>>;
 }
 
 /** Answer of `POST /v1/apps/{app}/deploy`. */

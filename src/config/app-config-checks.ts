@@ -104,7 +104,6 @@ export function checkAppConfig(raw: Record<string, unknown>, flavour: ConfigFlav
   checkGateway(raw, flavour, out);
   warnPackaging(raw, out);
   checkResources(raw.resources, flavour, out);
-  checkWorkflows(raw.workflows, out);
   warnVariables(raw, [], out);
   return out;
 }
@@ -472,49 +471,6 @@ function checkResourceKind(value: unknown, path: ConfigPath, out: CheckResult): 
       path,
       message: `${where} must be a list of names (\`[images]\`) or a mapping of name → options; got ${describeValue(value)}`,
     });
-  }
-}
-
-function checkWorkflows(workflows: unknown, out: CheckResult): void {
-  if (workflows === undefined || workflows === null) return;
-  if (!isMapping(workflows)) {
-    out.errors.push({
-      path: ['workflows'],
-      message: `workflows must be a mapping of name → { definition: <file.asl.json> }; got ${describeValue(workflows)}`,
-    });
-    return;
-  }
-  if (Object.keys(workflows).length > 0) {
-    out.warnings.push({
-      path: ['workflows'],
-      target: 'key',
-      message: 'workflows are accepted but not run by Nimbus yet: nothing is deployed for them',
-    });
-  }
-  for (const [name, wf] of Object.entries(workflows)) {
-    const path = ['workflows', name];
-    if (!NAME_PATTERN.test(name)) {
-      out.errors.push({
-        path,
-        target: 'key',
-        message: `workflow name ${JSON.stringify(name)} must be 1-64 letters, digits, dashes or underscores`,
-      });
-    }
-    if (!isMapping(wf)) {
-      out.errors.push({
-        path,
-        message: `${formatPath(path)} must be a mapping such as \`{ definition: workflows/${name}.asl.json }\`; got ${describeValue(wf)}`,
-      });
-    } else if (
-      wf.definition !== undefined &&
-      typeof wf.definition !== 'string' &&
-      !isMapping(wf.definition)
-    ) {
-      out.errors.push({
-        path: [...path, 'definition'],
-        message: `${formatPath(path)}.definition must be a file path or an inline ASL mapping; got ${describeValue(wf.definition)}`,
-      });
-    }
   }
 }
 

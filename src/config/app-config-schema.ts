@@ -245,6 +245,8 @@ function buildSchema(flavour: ConfigFlavour) {
       package: packageSchema.optional(),
       resources: z.unknown().optional(),
       workflows: z.unknown().optional(),
+      // The serverless-step-functions plugin's block; checked in workflow-config.ts.
+      ...(serverless ? { stepFunctions: z.unknown().optional() } : {}),
       // The app's HTTP gateway settings (basePath, cors); checked in app-config-checks.ts.
       gateway: z.unknown().optional(),
       ...(serverless ? ignored(SERVERLESS_ONLY_TOP_KEYS) : {}),

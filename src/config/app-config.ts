@@ -2,6 +2,7 @@
 
 import type { FunctionConfig } from '../functions/function-model.js';
 import type { AppGatewaySpec } from '../gateway/route-spec.js';
+import type { AppWorkflowSpec } from '../workflow/app-workflows.js';
 import type { ConfigIssue } from './config-error.js';
 
 /** The runtime as written in nimbus.yml; `typescript` runs as `nodejs` after bundling. */
@@ -66,8 +67,12 @@ export interface AppConfig {
   readonly resources: AppResources;
   /** HTTP routes from the functions' `http`/`httpApi` events, with the `gateway:` block's settings. */
   readonly gateway: AppGatewaySpec;
-  /** Workflows by name, options as written (e.g. `{ definition: 'workflows/x.asl.json' }`). */
-  readonly workflows: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * Workflows by key (`workflows:`, or serverless.yml's `stepFunctions.stateMachines`): type and
+   * definition (files read, CloudFormation function references resolved), checked as a deploy
+   * checks them.
+   */
+  readonly workflows: Readonly<Record<string, AppWorkflowSpec>>;
   /** Things accepted but ignored or not yet supported (AWS-only keys, Serverless variables). */
   readonly warnings: readonly ConfigIssue[];
 }

@@ -27,6 +27,8 @@ import {
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { checkEventSpec } from './event-spec-checks.js';
 import { closestMatch } from './suggest-key.js';
+import { checkWorkflowSections, compileWorkflows } from './workflow-config.js';
+import type { AppWorkflowSpec } from '../workflow/app-workflows.js';
 import { describeValue, formatPath, locate, toPosition, valueAt } from './yaml-locations.js';
 
 /** File names looked for in an app directory, in order of preference. */
@@ -127,6 +129,7 @@ function parse(text: string, file: string, display: string): AppConfig {
   const result = appConfigSchema(flavour).safeParse(raw);
   const pathIssues: PathIssue[] = result.success ? [] : zodIssues(result.error.issues, raw, flavour);
   const checks = checkAppConfig(raw, flavour);
+  checkWorkflowSections(raw, flavour, checks);
   pathIssues.push(...checks.errors);
 
   const toIssue = (i: PathIssue): ConfigIssue =>
@@ -145,7 +148,20 @@ function parse(text: string, file: string, display: string): AppConfig {
     })),
   );
   if (specIssues.length > 0) throw new ConfigError(sortIssues(specIssues.map(toIssue)));
-  return compile(result.data, raw, file, flavour, sortIssues(checks.warnings.map(toIssue)), doc);
+  // Definitions read and checked as the workflow deploy hook checks them (one code path).
+  const { workflows, issues: workflowIssues } = compileWorkflows({
+    raw,
+    flavour,
+    app: (result.data.app ?? result.data.service) as string,
+    functions: Object.keys(rawFunctions),
+    file,
+    display,
+    doc,
+    lineCounter,
+  });
+  if (workflowIssues.length > 0) throw new ConfigError(workflowIssues);
+  const warnings = sortIssues(checks.warnings.map(toIssue));
+  return compile(result.data, raw, file, flavour, warnings, doc, workflows);
 }
 
 type ZodIssueLike = { code: string; path: PropertyKey[]; message: string; keys?: string[] };
@@ -215,6 +231,7 @@ function compile(
   flavour: ConfigFlavour,
   warnings: ConfigIssue[],
   doc: Document,
+  workflows: Record<string, AppWorkflowSpec>,
 ): AppConfig {
   const provider: RawProvider = parsed.provider ?? parsed.defaults ?? {};
   const rawFunctions = isMapping(raw.functions) ? raw.functions : {};
@@ -287,7 +304,7 @@ function compile(
     functions: Object.freeze(functions),
     resources: compileResources(raw.resources),
     gateway: compileGateway(raw.gateway, functions, flavour),
-    workflows: deepFreeze(isMapping(raw.workflows) ? mapValues(raw.workflows) : {}),
+    workflows: deepFreeze(workflows),
     warnings: Object.freeze(warnings),
   });
 }
@@ -325,10 +342,6 @@ function compileResources(resources: unknown): AppResources {
     out[kind] = entries;
   }
   return deepFreeze(out);
-}
-
-function mapValues(obj: Record<string, unknown>): Record<string, Record<string, unknown>> {
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, isMapping(v) ? v : {}]));
 }
 
 function deepFreeze<T>(value: T): T {

@@ -2,6 +2,7 @@
 // function's `events` as written, so every service validates and applies its own part.
 
 import type { Store } from '../store/store.js';
+import type { AppWorkflowSpec } from '../workflow/app-workflows.js';
 
 /** The resource kinds an app can declare under `resources:` in nimbus.yml. */
 export type ResourceKindName = 'buckets' | 'queues' | 'tables' | 'topics';
@@ -30,6 +31,11 @@ export interface AppEventSpec {
    * False: only the listed functions' triggers are replaced; the others' stay.
    */
   readonly prune: boolean;
+  /**
+   * The app's workflows by key (nimbus.yml `workflows:`), definitions as written. Undefined (an
+   * older client): the app's stored workflows stay as they are.
+   */
+  readonly workflows?: Readonly<Record<string, AppWorkflowSpec>> | undefined;
 }
 
 /**

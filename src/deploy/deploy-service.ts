@@ -144,6 +144,7 @@ export class DeployService {
         events: fn.events,
       })),
       prune: req.prune,
+      workflows: req.workflows,
     };
     const hooks = this.#deps.hooks ?? [];
     // Every service checks its part before anything is stored, so a bad trigger refuses the deploy.

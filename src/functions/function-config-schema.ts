@@ -142,6 +142,23 @@ export const deployRequestSchema = z
     prune: z.boolean().default(true),
     /** Absent (older clients): the app's routes stay as they are. Present: they are replaced. */
     gateway: gatewaySpecSchema.optional(),
+    /**
+     * The app's workflows by key, definitions as written (files already read). Absent (older
+     * clients): the stored workflows stay; present: they are replaced (and pruned with `prune`).
+     */
+    workflows: z
+      .record(
+        z.string().regex(NAME_PATTERN),
+        z
+          .object({
+            type: z.enum(['STANDARD', 'EXPRESS']).default('STANDARD'),
+            definition: z.record(z.string(), z.unknown()),
+            file: z.string().max(1024).optional(),
+            name: z.string().regex(NAME_PATTERN).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 

@@ -79,7 +79,7 @@ test('every key accepted but not acted on warns at its line', () => {
       'resources:',
       '  buckets: { imgs: { versioning: true } }',
       'workflows:',
-      '  flow: { definition: flow.asl.json }',
+      '  flow: { definition: { StartAt: A, States: { A: { Type: Succeed } } }, events: [] }',
     ].join('\n'),
     'nimbus.yml',
   );
@@ -90,7 +90,7 @@ test('every key accepted but not acted on warns at its line', () => {
       '7 functions.f.events[0].http.integration',
       '8 functions.f.events[1].schedule.method',
       '10 resources.buckets.imgs.versioning',
-      '11 workflows',
+      '12 workflows.flow.events',
     ],
   );
 });

@@ -79,7 +79,9 @@ describe('schema defaults', () => {
         '  queues: { jobs: { visibilityTimeout: 60 } }',
         '  tables: { results: { partitionKey: id } }',
         'workflows:',
-        '  pipeline: { definition: workflows/pipeline.asl.json }',
+        '  pipeline:',
+        '    type: express',
+        '    definition: { StartAt: Go, States: { Go: { Type: Task, Resource: work, End: true } } }',
       ].join('\n'),
       'nimbus.yml',
     );
@@ -98,12 +100,14 @@ describe('schema defaults', () => {
     assert.ok(Object.isFrozen(work?.events[2]));
     assert.deepEqual(config.resources.buckets, { images: {} });
     assert.deepEqual(config.resources.queues, { jobs: { visibilityTimeout: 60 } });
-    assert.deepEqual(config.workflows, { pipeline: { definition: 'workflows/pipeline.asl.json' } });
-    // Workflows are kept but not run yet: the one thing in this file Nimbus does not act on.
-    assert.deepEqual(
-      config.warnings.map((w) => w.path),
-      ['workflows'],
-    );
+    assert.deepEqual(config.workflows, {
+      pipeline: {
+        type: 'EXPRESS',
+        definition: { StartAt: 'Go', States: { Go: { Type: 'Task', Resource: 'work', End: true } } },
+      },
+    });
+    // Workflows deploy now: nothing in this file is accepted-but-ignored.
+    assert.deepEqual(config.warnings, []);
   });
 
   test('provided functions need no handler; thread isolation is allowed for nodejs', () => {

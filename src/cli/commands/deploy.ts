@@ -70,7 +70,13 @@ export async function prepareDeploy(dir: string, progress: Spinner): Promise<Pre
       throw err;
     }
   }
-  const request: DeployRequest = { functions, prune: true, gateway: app.gateway, resources: app.resources };
+  const request: DeployRequest = {
+    functions,
+    prune: true,
+    gateway: app.gateway,
+    resources: app.resources,
+    workflows: app.workflows,
+  };
   // The server's own schema of the request (limits such as 200 functions, config ranges).
   requestSchema.parseWith(requestSchema.deployRequestSchema, request, `deploy of app '${app.app}'`);
   return { app: app.app, packed, request, warnings };
