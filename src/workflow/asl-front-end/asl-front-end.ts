@@ -296,7 +296,7 @@ export const aslFrontEnd: FrontEnd = {
       } else if (c.kind === 'timer' && st.waiting.kind === 'retry') {
         outcome = await evaluateState(step(st));
       } else if (c.kind === 'timer') {
-        events.push(ev('WaitStateExited', { name: st.frame.stateName }));
+        // The Wait's WaitStateExited is logged with the transition below, as every state's.
         outcome = st.then;
       }
       st = { ...st, waiting: undefined, then: undefined, taskToken: undefined, wrap: undefined };

@@ -85,7 +85,7 @@ forEachStore((_name, open) => {
             ResultPath: '$.r1',
             Next: 'Nap',
           },
-          Nap: { Type: 'Wait', Seconds: 0, Next: 'Again' },
+          Nap: { Type: 'Wait', Seconds: 1, Next: 'Again' },
           Again: {
             Type: 'Task',
             Resource: 'arn:aws:states:::lambda:invoke',
@@ -113,6 +113,11 @@ forEachStore((_name, open) => {
     assert.equal(types[0], 'ExecutionStarted');
     assert.equal(types.at(-1), 'ExecutionSucceeded');
     assert.equal(types.filter((x) => x === 'TaskScheduled').length, 2);
+    // One WaitStateExited per Wait, as AWS (the timer's completion logged a second one).
+    assert.deepEqual(
+      types.filter((x) => x.startsWith('WaitState')),
+      ['WaitStateEntered', 'WaitStateExited'],
+    );
   });
 
   test('Retry with backoff, then Catch-free failure and the function error name', async () => {
