@@ -34,6 +34,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import type { Platform } from './platform.js';
 import { wireResources } from './resource-wiring.js';
 import { createWorkflowEngine } from './workflow-wiring.js';
+import { workflowDeployHook } from '../workflow/workflow-deploy-hook.js';
 import { compileServerOptions, type ServerOptionsInput } from './server-options.js';
 
 /** Root credentials, returned only by the start that created them. */
@@ -265,7 +266,11 @@ export async function startServer(input: ServerOptionsInput = {}): Promise<Nimbu
         await gateway.table().catch(() => undefined);
       },
       // The registry last: it records what the services just created, for SDK token scopes.
-      hooks: [...resources.deployHooks, appResources.deployHook],
+      hooks: [
+        ...resources.deployHooks,
+        workflowDeployHook({ store, region: options.region, accountId: ACCOUNT_ID }),
+        appResources.deployHook,
+      ],
     });
 
     const platform: Platform = {
