@@ -4,7 +4,9 @@
 // queue subscription) carries A's lineage on without stopping anything.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { lineageHash } from '../../src/invoke/recursion-guard.js';
+import { s3For } from '../api/s3-test-helpers.js';
 import { installLeakGuard } from '../helpers/leak-guard.js';
 import { forEachStore } from '../helpers/test-stores.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -163,6 +165,51 @@ forEachStore((_name, open) => {
     };
     assert.equal(record.requestPayload.Records[0]!.s3.object.key, '17');
     assert.equal(record.responsePayload.errorType, 'RecursiveInvocationException');
+  });
+
+  test("the S3 API honours the AWS SDK's trace header: a write 16 runs deep stops the trigger", async () => {
+    const saved = { name: process.env.AWS_LAMBDA_FUNCTION_NAME, trace: process.env._X_AMZN_TRACE_ID };
+    // As inside rece-bucketloop's 16th run: the AWS SDK copies _X_AMZN_TRACE_ID into X-Amzn-Trace-Id.
+    process.env.AWS_LAMBDA_FUNCTION_NAME = 'rece-bucketloop';
+    process.env._X_AMZN_TRACE_ID = `Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0;Lineage=${lineageHash('rece-bucketloop')}:16`;
+    const s3 = s3For(t);
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: 'rece-loopb', Key: 'via-s3', Body: 'x' }));
+    } finally {
+      s3.destroy();
+      for (const [key, value] of [
+        ['AWS_LAMBDA_FUNCTION_NAME', saved.name],
+        ['_X_AMZN_TRACE_ID', saved.trace],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+    let keys: string[] = [];
+    const deadline = Date.now() + 30_000;
+    while (!keys.includes('via-s3') && Date.now() < deadline) {
+      const res = await t.fetchV1('/v1/queues/bucket-failed/receive', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ maxMessages: 10, waitTimeSeconds: 1 }),
+      });
+      const { messages } = (await res.json()) as { messages: Array<{ body: string }> };
+      keys = keys.concat(
+        messages.map(
+          (m) =>
+            (
+              JSON.parse(m.body) as {
+                requestPayload: { Records: Array<{ s3: { object: { key: string } } }> };
+              }
+            ).requestPayload.Records[0]!.s3.object.key,
+        ),
+      );
+    }
+    assert.ok(keys.includes('via-s3'), 'the triggered 17th run went to the on-failure destination');
+    assert.ok(
+      !(await logLines(t, 'rece-bucketloop')).some((l) => l.includes('OBJECT NaN')),
+      'the triggered run did not run',
+    );
   });
 
   test("a chain A → topic → B (and → queue → C) runs, carrying A's lineage", async () => {

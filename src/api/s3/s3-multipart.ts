@@ -1,6 +1,7 @@
 // S3 multipart uploads: Create, UploadPart, Complete, Abort, ListParts, ListMultipartUploads.
 
 import { NimbusError } from '../../errors.js';
+import { header } from '../http-io.js';
 import { bucketOf, OWNER } from './s3-buckets.js';
 import { keyOf } from './s3-objects.js';
 import {
@@ -92,7 +93,9 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
   }
   const bucket = bucketOf(r);
   const key = keyOf(r);
-  const info = await r.buckets.completeMultipartUpload(bucket, key, uploadIdOf(r), parts);
+  const info = await r.buckets.completeMultipartUpload(bucket, key, uploadIdOf(r), parts, {
+    traceHeader: header(r.req, 'x-amzn-trace-id'),
+  });
   const host = r.req.headers.host ?? 'localhost';
   sendXml(
     r,

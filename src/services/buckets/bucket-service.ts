@@ -335,8 +335,9 @@ export class BucketService implements Lifecycle, BucketOperations {
     key: string,
     uploadId: string,
     parts: ReadonlyArray<{ partNumber: number; etag: string }>,
+    origin?: ChangeOrigin,
   ): Promise<ObjectInfo> {
-    return this.#multipart.complete(bucket, key, uploadId, parts);
+    return this.#multipart.complete(bucket, key, uploadId, parts, origin);
   }
 
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {

@@ -144,6 +144,7 @@ export interface BucketOperations {
     key: string,
     uploadId: string,
     parts: ReadonlyArray<{ partNumber: number; etag: string }>,
+    origin?: ChangeOrigin,
   ): Promise<ObjectInfo>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   listParts(bucket: string, key: string, uploadId: string): Promise<UploadedPart[]>;

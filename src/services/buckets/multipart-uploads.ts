@@ -13,7 +13,13 @@ import type {
 import type { BucketQuota } from '../../store/ports/quotas.js';
 import { checkKey } from './bucket-names.js';
 import type { ObjectChange } from './bucket-changes.js';
-import type { MultipartUploadInfo, ObjectInfo, PutObjectOptions, UploadedPart } from './bucket-types.js';
+import type {
+  ChangeOrigin,
+  MultipartUploadInfo,
+  ObjectInfo,
+  PutObjectOptions,
+  UploadedPart,
+} from './bucket-types.js';
 import type { BucketLimits } from './bucket-service.js';
 import { headerFields, toObjectInfo } from './object-info.js';
 import type { KeyedLock } from './keyed-lock.js';
@@ -119,6 +125,7 @@ export class MultipartUploads {
     key: string,
     uploadId: string,
     parts: ReadonlyArray<{ partNumber: number; etag: string }>,
+    origin?: ChangeOrigin,
   ): Promise<ObjectInfo> {
     const upload = await this.#upload(bucket, key, uploadId);
     if (parts.length === 0) {
@@ -181,6 +188,7 @@ export class MultipartUploads {
               size,
               etag,
               time: object.lastModified,
+              traceHeader: origin?.traceHeader,
             }),
             this.#d.quota,
           ),
