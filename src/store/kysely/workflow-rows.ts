@@ -1,6 +1,6 @@
 // Row conversions and shared statements of the workflow store (kysely/workflow-store.ts).
 
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type {
   ExecutionRecord,
   ExecutionStatus,
@@ -182,11 +182,17 @@ export async function closeOpenWork(db: Kysely<Database>, executionId: string, n
 export async function wake(db: Kysely<Database>, ids: readonly string[], now: number): Promise<void> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return;
+  // Every RUNNING row is written, even one already due: on PostgreSQL an UPDATE whose WHERE
+  // skips a row (next_run_at <= now while a node decides its step) does not wait for that step's
+  // commit, which then set next_run_at to null after its own pending check ran: a lost wakeup
+  // (parents waited forever for a finished child in the workflow crash test). Matching the row
+  // makes this wait for the step's commit and apply the minimum to what it wrote.
   await db
     .updateTable('workflow_executions')
-    .set({ next_run_at: now })
+    .set({
+      next_run_at: sql<number>`CASE WHEN next_run_at IS NULL OR next_run_at > ${now} THEN ${now} ELSE next_run_at END`,
+    })
     .where('id', 'in', unique)
     .where('status', '=', 'RUNNING')
-    .where((eb) => eb.or([eb('next_run_at', 'is', null), eb('next_run_at', '>', now)]))
     .execute();
 }
