@@ -1,6 +1,16 @@
 // Per-instance memory, pids and CPU cgroups (v1 memory+pids(+cpu) hierarchies, or a delegated v2 subtree).
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -91,6 +101,11 @@ export interface InstanceCgroup {
   oomKilled(): boolean;
   /** Pids currently inside (the memory hierarchy, or the only one); a ≈10 µs file read. */
   pids(): number[];
+  /**
+   * Tasks (threads) inside, from `pids.current` through a file descriptor kept open and re-read
+   * at offset 0 (≈1.7 µs, against ≈12 µs to open and read `cgroup.procs`); -1 when unknown.
+   */
+  taskCount(): number;
   /** SIGKILL everything inside. */
   killAll(): void;
   /** Remove the cgroup directories (waits briefly for killed processes to leave). */
@@ -291,10 +306,15 @@ class V1Cgroup implements InstanceCgroup {
   pids(): number[] {
     return readPids(join(this.#mem, 'cgroup.procs'));
   }
+  readonly #tasks = new CounterFile();
+  taskCount(): number {
+    return this.#tasks.read(join(this.#pids, 'pids.current'));
+  }
   killAll(): void {
     killPids([...readPids(join(this.#mem, 'cgroup.procs')), ...readPids(join(this.#pids, 'cgroup.procs'))]);
   }
   async remove(): Promise<void> {
+    this.#tasks.close();
     const dirs = this.#cpu === undefined ? [this.#mem, this.#pids] : [this.#mem, this.#pids, this.#cpu];
     await removeWhenEmpty(dirs, () => this.killAll());
   }
@@ -337,10 +357,15 @@ class V2Cgroup implements InstanceCgroup {
   pids(): number[] {
     return readPids(join(this.#dir, 'cgroup.procs'));
   }
+  readonly #tasks = new CounterFile();
+  taskCount(): number {
+    return this.#tasks.read(join(this.#dir, 'pids.current'));
+  }
   killAll(): void {
     if (!tryWrite(join(this.#dir, 'cgroup.kill'), '1')) killPids(this.pids());
   }
   async remove(): Promise<void> {
+    this.#tasks.close();
     await removeWhenEmpty([this.#dir], () => this.killAll());
   }
 }
@@ -404,6 +429,33 @@ function counter(file: string, name: string): number {
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * One number from a cgroup file read through a descriptor opened once and re-read at offset 0:
+ * `pids.current` is regenerated on every read from 0 (checked on this kernel, v1 pids hierarchy).
+ */
+class CounterFile {
+  #fd: number | undefined;
+  #failed = false;
+  readonly #buf = Buffer.alloc(32);
+  /** The number, or -1 when the file cannot be read. */
+  read(path: string): number {
+    if (this.#failed) return -1;
+    try {
+      this.#fd ??= openSync(path, 'r');
+      const n = Number(this.#buf.toString('latin1', 0, readSync(this.#fd, this.#buf, 0, 32, 0)).trim());
+      return Number.isInteger(n) && n >= 0 ? n : -1;
+    } catch {
+      this.#failed = true;
+      this.close();
+      return -1;
+    }
+  }
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
   }
 }
 

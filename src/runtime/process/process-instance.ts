@@ -98,6 +98,7 @@ export class ProcessInstance implements FunctionInstance {
       rootPid: runner.pid,
       cgroup: deps.cgroup,
       sandboxed: runner.sandboxed,
+      isIdle: () => this.#state === 'idle',
     });
     runner.handlers = {
       onFrame: (frame) => this.#onFrame(frame),
@@ -204,6 +205,7 @@ export class ProcessInstance implements FunctionInstance {
   dispose(): Promise<void> {
     this.#disposed ??= (async () => {
       if (this.#state !== 'dead') this.#state = 'dead';
+      this.#reaper.close();
       this.#kill();
       await this.#runner.closed;
       this.#watchdog?.stop();
